@@ -52,8 +52,10 @@ class Issue:
     level: str = ERROR
 
     def __str__(self) -> str:
-        where = f"{self.sheet}!{self.cell}" if self.sheet else (self.cell or "file")
         prefix = "warning: " if self.level == WARNING else ""
+        if not self.sheet and not self.cell:
+            return f"{prefix}{self.message}"
+        where = f"{self.sheet}!{self.cell}" if self.sheet else self.cell
         return f"{prefix}{where}: {self.message}"
 
     def sort_key(self, sheet_order: dict[str, int] | None = None):

@@ -1,0 +1,99 @@
+"""The `capacity` command line: a thin shell over the library API.
+
+Exit statuses (outputs.md): 0 success, 1 invalid input, 3 infeasible,
+4 no solution within the limit or solver failure (5: audit mismatch).
+Errors go to stderr without a traceback unless --debug is given.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from capacity import __version__
+from capacity.errors import InputError, file_error
+
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION = 0, 1, 3, 4
+
+
+class CapacityGroup(click.Group):
+    """Turns library errors into messages and exit statuses."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            for issue in exc.issues:
+                click.echo(str(issue), err=True)
+            n = len(exc.errors)
+            click.echo(f"{n} error{'s' if n != 1 else ''}; nothing written.", err=True)
+            ctx.exit(EXIT_INPUT)
+        except KeyboardInterrupt:
+            click.echo("interrupted; nothing written.", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # an internal error: one line, not a traceback
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
+            ctx.exit(EXIT_NO_SOLUTION)
+
+
+@click.group(cls=CapacityGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="capacity")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def main(ctx, debug):
+    """Staffing-mix optimisation for surge casework services."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+@main.command()
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--example", type=click.Choice(["small"]), help="Write a complete example instead of a blank workbook.")
+@click.option("--weeks", type=click.IntRange(1, 520), default=26, show_default=True,
+              help="Week columns in a blank template.")
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+def template(out: Path, example: str | None, weeks: int, force: bool):
+    """Write a blank input workbook (or a named example) to OUT."""
+    from capacity import safety
+    from capacity.examples import write_example
+    from capacity.workbook import write_input_workbook
+
+    if out.exists() and not force:
+        raise file_error(f"{out}: already exists; use --force to overwrite it")
+    safety.check_output_path(out)
+    if example:
+        safety.atomic_write(out, lambda tmp: write_example(example, tmp))
+    else:
+        safety.atomic_write(out, lambda tmp: write_input_workbook(tmp, weeks=weeks,
+                                                                  title="capacity input workbook (blank)"))
+    click.echo(f"wrote {out}")
+
+
+@main.command()
+@click.argument("workbook", type=click.Path(path_type=Path))
+def validate(workbook: Path):
+    """Check WORKBOOK against the input schema; print every problem as sheet!CELL: message."""
+    from capacity.validate import read_inputs
+
+    inputs, issues = read_inputs(workbook)
+    for issue in issues:
+        click.echo(str(issue), err=True)
+    warnings = len(issues)
+    s = inputs.settings
+    click.echo(
+        f"{workbook}: valid ({len(inputs.regions)} regions, {s.weeks} weeks, {len(inputs.scenarios)} scenarios, "
+        f"{len(inputs.sources)} sources, {len(inputs.contracts)} contracts; "
+        f"{warnings} warning{'s' if warnings != 1 else ''})"
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -253,19 +253,25 @@ def _parse_sheet(raw: RawSheet, sheet: S.Sheet, out: Collector, weeks: int | Non
             c0 = parsed.cols[col.name]
             value, error = parse_value(col, raw.value(r0, c0))
             if error:
-                out.error(sheet.name, cell_ref(r0, c0), error)
+                _cell_error(out, raw, r0, c0, error)
                 parsed.bad.add((i, col.name))
             record[col.name] = None if value is BLANK else value
         if sheet.week_column is not None:
             for week, c0 in parsed.weeks.items():
                 value, error = parse_value(sheet.week_column, raw.value(r0, c0))
                 if error:
-                    out.error(sheet.name, cell_ref(r0, c0), error)
+                    _cell_error(out, raw, r0, c0, error)
                     parsed.bad.add((i, week))
                 record[week] = sheet.week_column.default if value is BLANK else value
     if len(parsed.records) < sheet.min_rows:
         out.error(sheet.name, "A2", f"needs at least {sheet.min_rows} row(s) of data")
     return parsed
+
+
+def _cell_error(out: Collector, raw: RawSheet, r0: int, c0: int, message: str) -> None:
+    """Report a bad cell, unless it is a formula without a value (reported once, as such)."""
+    if (r0, c0) not in raw.formula_without_value:
+        out.error(raw.name, cell_ref(r0, c0), message)
 
 
 def _parse_settings(raw: RawSheet, parsed: Parsed, out: Collector) -> Parsed:
@@ -293,7 +299,7 @@ def _parse_settings(raw: RawSheet, parsed: Parsed, out: Collector) -> Parsed:
         parsed.cols.setdefault(key, vc)
         value, error = parse_value(col, raw.value(r0, vc))
         if error:
-            out.error(sheet.name, cell_ref(r0, vc), error)
+            _cell_error(out, raw, r0, vc, error)
             parsed.bad.add((0, key))
         record[key] = None if value is BLANK else value
     for col in sheet.columns:
@@ -426,7 +432,7 @@ def check_contracts(book: Book, out: Collector, weeks: int | None) -> None:
             out.error("contracts", c.cell(i, "min_fte"), f"min_fte {_n(lo)} is above max_fte {_n(hi)}")
         committed = rec.get("committed_fte")
         if committed is not None:
-            if hi is not None and not lo <= committed <= hi:
+            if hi is not None and lo <= hi and not lo <= committed <= hi:
                 out.error("contracts", c.cell(i, "committed_fte"),
                           f"committed_fte {_n(committed)} must lie in [min_fte, max_fte] = [{_n(lo)}, {_n(hi)}]")
             if (rec.get("min_term_weeks") or 0) < 1:

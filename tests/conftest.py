@@ -1,0 +1,59 @@
+"""Shared fixtures: the small example as a file and as a raw workbook."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from capacity.examples import write_example
+from capacity.reader import RawWorkbook, read_workbook
+
+_REF = re.compile(r"^(?P<sheet>[a-z_A-Z]+)!(?P<col>[A-Z]+)(?P<row>\d+)$")
+
+
+@pytest.fixture(scope="session")
+def small_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("small") / "small.xlsx"
+    write_example("small", path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def _small_raw(small_path) -> RawWorkbook:
+    return read_workbook(small_path)
+
+
+@pytest.fixture
+def small_raw(_small_raw) -> RawWorkbook:
+    """A fresh, editable copy of the small example's raw workbook."""
+    return _small_raw.copy()
+
+
+def locate(ref: str) -> tuple[str, int, int]:
+    m = _REF.match(ref)
+    assert m, ref
+    col = 0
+    for ch in m["col"]:
+        col = col * 26 + ord(ch) - 64
+    return m["sheet"], int(m["row"]) - 1, col - 1
+
+
+def edit(raw: RawWorkbook, ref: str, value) -> RawWorkbook:
+    """Set cell 'sheet!B7' of a raw workbook."""
+    sheet, r0, c0 = locate(ref)
+    raw.sheets[sheet].set_value(r0, c0, value)
+    return raw
+
+
+def delete_row(raw: RawWorkbook, sheet: str, row: int) -> RawWorkbook:
+    del raw.sheets[sheet].cells[row - 1]
+    return raw
+
+
+def delete_column(raw: RawWorkbook, sheet: str, col: str) -> RawWorkbook:
+    _, _, c0 = locate(f"{sheet}!{col}1")
+    for row in raw.sheets[sheet].cells:
+        if c0 < len(row):
+            del row[c0]
+    return raw

@@ -1,0 +1,140 @@
+"""The optimisation model of formulation.md, built with Pyomo.
+
+Entry point :func:`build_model`. One module per constraint family group, each
+a Pyomo ``Block`` of the same name (see models/README.md):
+
+- :mod:`.index` sparse index sets (pandas/NumPy), :mod:`.variables`
+- :mod:`.contracts` eq 1-5, :mod:`.regional` eq 6-9, :mod:`.hours` eq 10-11,
+  :mod:`.demand` eq 12-13, :mod:`.nonanticipativity` eq 14, :mod:`.objective`
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from capacity.inputs import Inputs
+
+from .contracts import add_contracts
+from .core import Context, Family
+from .demand import add_demand
+from .hours import add_hours
+from .index import VAR_LEVELS, ModelIndex, build_index
+from .nonanticipativity import add_nonanticipativity
+from .objective import PARTS, add_objective
+from .regional import add_regional
+from .variables import add_variables
+
+__all__ = ["BuiltModel", "ModelIndex", "Family", "build_model", "elastic_violations",
+           "VAR_LEVELS", "PARTS"]
+
+
+@dataclass
+class BuiltModel:
+    """A built model and what is needed to read it back.
+
+    - ``model``: the ``pyo.ConcreteModel``
+    - ``index``: the sparse index frames (:class:`ModelIndex`)
+    - ``inputs``: the Inputs it was built from; ``fixed``: the fixed first stage
+    - ``families``: every constraint family (block, name, eq, row keys)
+    - ``var_frames``/``var_objs``: per variable, its key frame and VarData array
+      in the same order
+    - ``stats``: ``build_s``, ``index_s``, variables, constraints, binaries
+    - ``trivially_infeasible``: rows with no variable that cannot hold
+      (e.g. a completion target where no unit can work); solve() reports these
+      as infeasible without calling the solver
+    """
+
+    model: pyo.ConcreteModel
+    index: ModelIndex
+    inputs: Inputs
+    families: list
+    var_frames: dict
+    var_objs: dict
+    stats: dict = field(default_factory=dict)
+    elastic: bool = False
+    fixed: dict | None = None
+    trivially_infeasible: list = field(default_factory=list)
+
+    def family(self, block: str, name: str) -> Family | None:
+        for f in self.families:
+            if f.block == block and f.name == name:
+                return f
+        return None
+
+
+def _penalty(inputs: Inputs, ix: ModelIndex) -> float:
+    coefs = [1.0]
+    for frame, col in ((inputs.contracts, "cost_per_fte_week"), (inputs.contracts, "fixed_cost"),
+                       (inputs.sources, "cost_per_fte_week"), (inputs.sources, "onboarding_cost"),
+                       (inputs.work_types, "value_per_task")):
+        if len(frame):
+            coefs.append(float(np.nanmax(frame[col].to_numpy(dtype=float))))
+    a_min = float(ix.work["a"].min()) if len(ix.work) else 1.0
+    return 1e3 * max(coefs) * max(1.0, 1.0 / max(a_min, 1e-6)) * max(1.0, ix.H)
+
+
+def build_model(inputs: Inputs, *, fixed: dict | None = None, elastic: bool = False) -> BuiltModel:
+    """Build the Pyomo model of formulation.md.
+
+    ``fixed``: ``{"y": {contract: 0/1}, "L": {contract: value}}`` fixes first
+    stage decisions (EEV, shadow prices of a MILP). ``elastic``: add
+    penalised slack to the hard families (eq 3, 4, 5, 7, 8, 9, 10, 11, 13) so
+    the model is always feasible; see :func:`elastic_violations` and
+    models/README.md#elastic (an addition to the spec).
+    """
+    t0 = time.perf_counter()
+    ix = build_index(inputs)
+    t1 = time.perf_counter()
+    m = pyo.ConcreteModel(name="capacity")
+    ctx = Context(m=m, ix=ix, elastic=elastic, penalty=0.0)
+    if elastic:
+        ctx.penalty = _penalty(inputs, ix)
+    add_variables(ctx, fixed)
+    add_contracts(ctx)
+    add_regional(ctx)
+    add_hours(ctx)
+    add_demand(ctx)
+    add_nonanticipativity(ctx, int(inputs.settings.reveal_week))
+    add_objective(ctx)
+    t2 = time.perf_counter()
+    n_rows = sum(len(f.keys) for f in ctx.families)
+    n_vars = sum(len(o) for o in ctx.objs.values())
+    stats = {
+        "index_s": t1 - t0,
+        "build_s": t2 - t0,
+        "variables": n_vars,
+        "constraints": n_rows,
+        "binaries": int(len(ctx.objs["y"])) - int(sum(v.fixed for v in ctx.objs["y"])),
+    }
+    return BuiltModel(model=m, index=ix, inputs=inputs, families=ctx.families,
+                      var_frames=ctx.frames, var_objs=ctx.objs, stats=stats, elastic=elastic,
+                      fixed=fixed, trivially_infeasible=ctx.trivially_infeasible)
+
+
+def elastic_violations(built: BuiltModel, tol: float = 1e-6) -> pd.DataFrame:
+    """After solving an elastic model: rows with positive slack.
+
+    Columns: family ('block.name'), equation, index (tuple of the row's key),
+    levels (names of the key), slack (> tol; for an equality, |le - ge|).
+    """
+    recs = []
+    m = built.model
+    for fam in built.families:
+        if not fam.slack:
+            continue
+        blk = m.component(fam.block)
+        tot = None
+        for sname in fam.slack:
+            sv = blk.component(sname)
+            vals = np.array([0.0 if v.value is None else v.value for v in sv.values()])
+            tot = vals if tot is None else tot + vals
+        for i in np.nonzero(tot > tol)[0]:
+            recs.append({"family": f"{fam.block}.{fam.name}", "equation": fam.eq,
+                         "index": tuple(fam.keys.iloc[i]), "levels": tuple(fam.levels),
+                         "slack": float(tot[i])})
+    return pd.DataFrame(recs, columns=["family", "equation", "index", "levels", "slack"])

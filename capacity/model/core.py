@@ -1,0 +1,205 @@
+"""Vectorised construction helpers shared by the family modules.
+
+A constraint family is described by a frame of row keys and a list of
+*term groups* (variable name, row numbers, variable positions, coefficients),
+all NumPy arrays computed in pandas. :func:`add_rows` sorts the terms by row
+once and hands Pyomo one ``LinearExpression`` per row, so no Pyomo rule ever
+searches for its terms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
+
+from .index import ModelIndex
+
+
+@dataclass
+class Family:
+    """One constraint (or bound) family, for duals and infeasibility reports."""
+
+    block: str          # Pyomo block name
+    name: str           # constraint component name on that block
+    eq: str             # formulation.md equation number(s)
+    sense: str          # '<=', '>=', '=='
+    levels: list        # index level names of the rows
+    keys: pd.DataFrame  # row keys (only rows that exist), in Pyomo order
+    slack: list = field(default_factory=list)   # names of slack vars on the block (elastic)
+    doc: str = ""
+
+
+@dataclass
+class Context:
+    m: pyo.ConcreteModel
+    ix: ModelIndex
+    elastic: bool
+    penalty: float
+    frames: dict = field(default_factory=dict)    # var name -> key frame (with 'pos')
+    objs: dict = field(default_factory=dict)      # var name -> np.ndarray of VarData
+    families: list = field(default_factory=list)
+    penalty_terms: list = field(default_factory=list)   # (obj array, coef array)
+    trivially_infeasible: list = field(default_factory=list)  # (Family, key) pairs
+
+    # -- variables -------------------------------------------------------------
+    def add_var(self, name, frame, levels, *, lb=0.0, ub=None, domain=pyo.NonNegativeReals,
+                doc=""):
+        """Variable ``name`` indexed by the rows of ``frame[levels]``."""
+        keys = _keys(frame, levels)
+        var = pyo.Var(keys, domain=domain, dense=True, doc=doc)
+        self.m.add_component(name, var)
+        objs = _objarray(var.values())
+        if ub is not None:
+            ub = np.asarray(ub, dtype=float)
+            for v, u in zip(objs, ub.tolist()):
+                if u != np.inf:
+                    v.setub(u)
+        f = frame[levels].reset_index(drop=True).copy()
+        f["pos"] = np.arange(len(f))
+        self.frames[name] = f
+        self.objs[name] = objs
+        return var
+
+    def pos(self, name, query: pd.DataFrame, on: list, rename: dict | None = None):
+        """Positions in var ``name`` of each query row (-1 where absent)."""
+        f = self.frames[name]
+        if rename:
+            f = f.rename(columns=rename)
+        got = query[on].merge(f[on + ["pos"]], on=on, how="left")["pos"]
+        return got.fillna(-1).to_numpy(dtype=np.int64)
+
+    # -- constraints -----------------------------------------------------------
+    def add_rows(self, block, name, eq, sense, keys: pd.DataFrame, levels, terms, rhs,
+                 *, elastic: bool = False, doc: str = ""):
+        """Rows ``sum(terms) <sense> rhs`` for each row of ``keys``.
+
+        ``terms``: list of (var name, row index array, var position array,
+        coefficient array or scalar); entries with position < 0 or
+        coefficient 0 are dropped. Rows with no term are not created (a
+        constant row that cannot hold is recorded as trivially infeasible).
+        With ``elastic`` (and ctx.elastic) a penalised non-negative slack
+        makes every row satisfiable.
+        """
+        keys = keys.reset_index(drop=True)
+        n = len(keys)
+        rhs = np.broadcast_to(np.asarray(rhs, dtype=float), (n,)).copy()
+        rows_l, objs_l, coefs_l = [], [], []
+        for var, ri, vp, co in terms:
+            ri = np.asarray(ri, dtype=np.int64)
+            vp = np.asarray(vp, dtype=np.int64)
+            co = np.broadcast_to(np.asarray(co, dtype=float), ri.shape)
+            keep = (vp >= 0) & (co != 0)
+            if not keep.any():
+                continue
+            rows_l.append(ri[keep])
+            objs_l.append(self.objs[var][vp[keep]])
+            coefs_l.append(co[keep])
+        fam = Family(block, name, eq, sense, list(levels), keys[levels].reset_index(drop=True),
+                     doc=doc)
+        use_slack = elastic and self.elastic
+        if rows_l:
+            rows = np.concatenate(rows_l)
+            objs = np.concatenate(objs_l)
+            coefs = np.concatenate(coefs_l)
+        else:
+            rows = np.zeros(0, dtype=np.int64)
+            objs = np.zeros(0, dtype=object)
+            coefs = np.zeros(0)
+        counts = np.bincount(rows, minlength=n)
+        has = counts > 0
+        if not use_slack:
+            bad = ~has & _violated(sense, rhs)
+            for i in np.nonzero(bad)[0]:
+                self.trivially_infeasible.append((fam, tuple(fam.keys.iloc[i])))
+        exist = has | (use_slack & np.ones(n, dtype=bool))
+        # renumber existing rows
+        new_id = np.cumsum(exist) - 1
+        keys_e = keys[levels][exist].reset_index(drop=True)
+        fam.keys = keys_e
+        m_rows = int(exist.sum())
+        blk = _block(self.m, block)
+        if m_rows == 0:
+            self.families.append(fam)
+            return fam
+        rows = new_id[rows]
+        rhs_e = rhs[exist]
+        keylist = _keys(keys_e, levels)
+        if use_slack:
+            senses = ["le", "ge"] if sense == "==" else (["le"] if sense == "<=" else ["ge"])
+            for sname in senses:
+                # '<=' rows get -s (more room), '>=' rows +s
+                vname = f"{name}_slack_{sname}"
+                sv = pyo.Var(keylist, domain=pyo.NonNegativeReals, dense=True,
+                             doc=f"elastic slack for eq {eq}")
+                blk.add_component(vname, sv)
+                so = _objarray(sv.values())
+                rows = np.concatenate([rows, np.arange(m_rows)])
+                objs = np.concatenate([objs, so])
+                coefs = np.concatenate([coefs, np.full(m_rows, -1.0 if sname == "le" else 1.0)])
+                self.penalty_terms.append(so)
+                fam.slack.append(vname)
+        order = np.argsort(rows, kind="stable")
+        rows = rows[order]
+        vl = objs[order].tolist()
+        cl = coefs[order].tolist()
+        starts = np.searchsorted(rows, np.arange(m_rows + 1)).tolist()
+        rl = rhs_e.tolist()
+        body = {}
+        if sense == "<=":
+            for i, key in enumerate(keylist):
+                a, b = starts[i], starts[i + 1]
+                body[key] = (None, LinearExpression(constant=0, linear_coefs=cl[a:b],
+                                                    linear_vars=vl[a:b]), rl[i])
+        elif sense == ">=":
+            for i, key in enumerate(keylist):
+                a, b = starts[i], starts[i + 1]
+                body[key] = (rl[i], LinearExpression(constant=0, linear_coefs=cl[a:b],
+                                                     linear_vars=vl[a:b]), None)
+        else:
+            for i, key in enumerate(keylist):
+                a, b = starts[i], starts[i + 1]
+                body[key] = (rl[i], LinearExpression(constant=0, linear_coefs=cl[a:b],
+                                                     linear_vars=vl[a:b]), rl[i])
+        con = pyo.Constraint(keylist, rule=_lookup(body), doc=doc or f"formulation.md eq {eq}")
+        blk.add_component(name, con)
+        self.families.append(fam)
+        return fam
+
+
+def _lookup(body):
+    def rule(b, *idx):
+        return body[idx[0] if len(idx) == 1 else idx]
+    return rule
+
+
+def _violated(sense, rhs):
+    if sense == "<=":
+        return 0 > rhs + 1e-12
+    if sense == ">=":
+        return 0 < rhs - 1e-12
+    return np.abs(rhs) > 1e-12
+
+
+def _block(m, name):
+    blk = m.component(name)
+    if blk is None:
+        blk = pyo.Block()
+        m.add_component(name, blk)
+    return blk
+
+
+def _keys(frame, levels):
+    if len(levels) == 1:
+        return frame[levels[0]].tolist()
+    return list(zip(*[frame[c].tolist() for c in levels]))
+
+
+def _objarray(values):
+    vals = list(values)
+    arr = np.empty(len(vals), dtype=object)
+    arr[:] = vals
+    return arr

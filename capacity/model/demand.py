@@ -1,0 +1,64 @@
+"""Demand families, formulation.md eq 12-13 (block ``demand``).
+
+See models/README.md#eq-12 and #eq-13. Rows exist only where demand
+D[r,k,t,w] can be positive (the ``unserved`` index, closed along escalation
+links); elsewhere D = 0 and no A or U variable exists.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .core import Context
+from .index import VAR_LEVELS
+
+BLOCK = "demand"
+
+
+def add_demand(ctx: Context) -> None:
+    ix = ctx.ix
+    un = ix.unserved
+    work = ix.work
+    lv = VAR_LEVELS["U"]
+    n = len(un)
+    if n == 0:
+        return
+    rows = un[lv].copy()
+    rows["row"] = np.arange(n)
+    q = work[["region", "work_type", "week", "scenario"]]
+    own_row = q.merge(rows, on=lv, how="left")["row"].to_numpy(dtype=np.int64)
+    apos = np.arange(len(work))
+    esc = work["esc"].to_numpy(dtype=float)
+    has_esc = np.nonzero(esc > 0)[0]
+    qe = work.iloc[has_esc][["region", "esc_to", "week", "scenario"]].rename(
+        columns={"esc_to": "work_type"})
+    esc_row = qe.merge(rows, on=lv, how="left")["row"].fillna(-1).to_numpy(dtype=np.int64)
+    d0 = un["d0"].to_numpy(dtype=float)
+
+    # eq 12: sum_u A[u,r,k,t] + U[r,k,t] = D[r,k,t]
+    #        with D = cases*tpc + sum (1-p)*e*A[u,r,k',t] over esc(k') = k
+    ctx.add_rows(BLOCK, "balance", "12", "==", un, lv, [
+        ("U", np.arange(n), np.arange(n), 1.0),
+        ("A", own_row, apos, 1.0),
+        ("A", esc_row, has_esc, -esc[has_esc])], d0, doc="eq 12 demand balance")
+
+    # eq 13: sum_u p*A[u,r,k,t] >= mcs[k]*D[r,k,t] where mcs[k] > 0
+    mcs = un["work_type"].map(ix.work_types["min_completion_share"]).fillna(0).to_numpy(
+        dtype=float)
+    sel = np.nonzero(mcs > 0)[0]
+    if len(sel) == 0:
+        return
+    new = np.full(n, -1, dtype=np.int64)
+    new[sel] = np.arange(len(sel))
+    r_own = new[own_row]
+    r_esc = new[np.maximum(esc_row, 0)]
+    r_esc = np.where(esc_row >= 0, r_esc, -1)
+    p = work["p"].to_numpy(dtype=float)
+    mcs_esc = np.where(r_esc >= 0, mcs[np.maximum(esc_row, 0)], 0.0)
+    ok_own = r_own >= 0
+    ok_esc = r_esc >= 0
+    ctx.add_rows(BLOCK, "completion", "13", ">=", un.iloc[sel], lv, [
+        ("A", r_own[ok_own], apos[ok_own], p[ok_own]),
+        ("A", r_esc[ok_esc], has_esc[ok_esc], -(mcs_esc * esc[has_esc])[ok_esc])],
+        mcs[sel] * d0[sel], elastic=True, doc="eq 13 completion target")

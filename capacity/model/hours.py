@@ -1,0 +1,94 @@
+"""Hours families, formulation.md eq 10-11 (block ``hours``).
+
+See models/README.md#eq-10 and #eq-11. Eq 10 rows exist for every regional
+unit (s, r) and for every (s, r) where s only trains or supervises a unit of
+region r (then F[s,r] does not exist, so the dependants' training and
+supervision hours must be 0 there). Rows with no hour-using term are omitted
+(they would read -H*F <= 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .core import Context
+from .index import VAR_LEVELS, _isblank
+
+BLOCK = "hours"
+
+
+def _rows_of(rowframe: pd.DataFrame, query: pd.DataFrame, on: list) -> np.ndarray:
+    got = query[on].merge(rowframe[on + ["row"]], on=on, how="left")["row"]
+    return got.fillna(-1).to_numpy(dtype=np.int64)
+
+
+def _compact(ctx, block, name, eq, sense, keys, levels, terms, rhs, doc):
+    """Keep only rows with at least one hour-using (positive) term."""
+    n = len(keys)
+    used = np.zeros(n, dtype=bool)
+    for var, ri, vp, co in terms:
+        ok = (ri >= 0) & (vp >= 0) & (np.broadcast_to(co, ri.shape) > 0)
+        used[ri[ok]] = True
+    new = np.cumsum(used) - 1
+    out = []
+    for var, ri, vp, co in terms:
+        co = np.broadcast_to(np.asarray(co, dtype=float), ri.shape)
+        ok = (ri >= 0)
+        ok[ok] = used[ri[ok]]
+        out.append((var, new[ri[ok]], vp[ok], co[ok]))
+    return ctx.add_rows(block, name, eq, sense, keys[used].reset_index(drop=True), levels, out,
+                        rhs, elastic=True, doc=doc)
+
+
+def add_hours(ctx: Context) -> None:
+    ix = ctx.ix
+    H = ix.H
+    src = ix.sources
+    lvF = VAR_LEVELS["F"]
+    rg = ix.regional
+    work = ix.work
+
+    # ---- eq 10 -----------------------------------------------------------------
+    pairs = ix.hour_pairs[["source", "region"]]
+    if len(pairs):
+        weeks = pd.DataFrame({"week": np.arange(1, ix.weeks + 1)})
+        base = pairs.merge(weeks, how="cross")
+        rows = pd.concat([base.assign(scenario=w) for w in ix.scenarios], ignore_index=True)
+        rows["row"] = np.arange(len(rows))
+        terms = []
+        # own casework: a[s,k]*A[s,r,k,t,w]
+        ra = np.nonzero(~work["is_contract"].to_numpy())[0]
+        wq = work.iloc[ra][["unit", "region", "week", "scenario", "a"]].rename(
+            columns={"unit": "source"})
+        terms.append(("A", _rows_of(rows, wq, lvF), ra, wq["a"].to_numpy()))
+        rpos = np.arange(len(rg))
+        # own training: training_hours[s]*O[s,r,t]
+        th = rg["source"].map(src["training_hours"]).to_numpy(dtype=float)
+        terms.append(("O", _rows_of(rows, rg, lvF), rpos, th))
+        # dependants' training (trainer(s') = s) and supervision (supervisor(s') = s)
+        trainer = rg["source"].map(src["trainer"])
+        sup = rg["source"].map(src["supervisor"])
+        ratio = rg["source"].map(src["supervision_ratio"]).to_numpy(dtype=float)
+        for who, var, coef in ((trainer, "O", th), (sup, "F", ratio * H)):
+            has = ~who.map(_isblank).to_numpy(dtype=bool)
+            q = rg[lvF].copy()
+            q["source"] = who.where(has, "\x00none")
+            terms.append((var, _rows_of(rows, q, lvF), rpos, np.where(has, coef, 0.0)))
+        # paid productive hours: -H*F[s,r,t]
+        terms.append(("F", _rows_of(rows, rg, lvF), rpos, -H))
+        _compact(ctx, BLOCK, "regional", "10", "<=", rows, lvF, terms, 0.0,
+                 "eq 10 regional hours")
+
+    # ---- eq 11 -----------------------------------------------------------------
+    cw = ix.contract_weeks
+    lvN = VAR_LEVELS["N"]
+    if len(cw):
+        rows = cw[lvN].copy()
+        rows["row"] = np.arange(len(rows))
+        ca = np.nonzero(work["is_contract"].to_numpy())[0]
+        wq = work.iloc[ca][["unit", "week", "scenario", "a"]].rename(columns={"unit": "contract"})
+        terms = [("A", _rows_of(rows, wq, lvN), ca, wq["a"].to_numpy()),
+                 ("N", np.arange(len(cw)), np.arange(len(cw)), -H)]
+        _compact(ctx, BLOCK, "contract", "11", "<=", rows, lvN, terms, 0.0,
+                 "eq 11 contract hours")

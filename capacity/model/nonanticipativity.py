@@ -1,0 +1,46 @@
+"""Non-anticipativity, formulation.md eq 14 (block ``nonanticipativity``).
+
+See models/README.md#eq-14. A decision taking effect in week t with lag l is
+taken in week t-l; while t - l < reveal_week the scenario is unknown, so the
+decision is equal in every scenario: each scenario's value is tied to the
+first scenario's (row order of the scenarios sheet). Rows where the variable
+is fixed at 0 in every scenario anyway (lead time) are omitted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import Context
+from .index import VAR_LEVELS
+
+BLOCK = "nonanticipativity"
+
+
+def add_nonanticipativity(ctx: Context, reveal_week: int) -> None:
+    ix = ctx.ix
+    if len(ix.scenarios) < 2:
+        return
+    w0 = ix.scenarios[0]
+    cw, rg = ix.contract_weeks, ix.regional
+    con = ix.contracts.set_index("contract")
+    src = ix.sources
+    specs = [
+        ("Ninc", cw, cw["contract"].map(con["lead_weeks"]), cw["inc_ub"].to_numpy() == 0),
+        ("Ndec", cw, cw["contract"].map(con["notice_weeks"]), np.zeros(len(cw), dtype=bool)),
+        ("O", rg, rg["source"].map(src["lead_weeks"]), rg["o_ub"].to_numpy() == 0),
+        ("X", rg, rg["source"].map(src["notice_weeks"]), np.zeros(len(rg), dtype=bool)),
+    ]
+    for var, frame, lag, zero in specs:
+        if len(frame) == 0:
+            continue
+        lv = VAR_LEVELS[var]
+        lag = lag.to_numpy(dtype=int)
+        sel = np.nonzero((frame["week"].to_numpy() - lag < reveal_week)
+                         & (frame["scenario"].to_numpy() != w0) & ~zero)[0]
+        keys = frame.iloc[sel][lv].reset_index(drop=True)
+        first = ctx.pos(var, keys.assign(scenario=w0), lv)
+        k = len(sel)
+        ctx.add_rows(BLOCK, var, "14", "==", keys, lv, [
+            (var, np.arange(k), sel, 1.0), (var, np.arange(k), first, -1.0)], 0.0,
+            doc=f"eq 14 {var} equal across scenarios before the reveal week")

@@ -1,0 +1,62 @@
+"""The decision variables, on the top model, with formulation.md's names.
+
+Bounds that are simple per-variable limits are set here (see
+models/README.md#bounds): eq 2 and eq 6 lead times (Ninc/O fixed at 0),
+eq 5 and eq 9 ramps, eq 7 availability. In the elastic model the ramps and
+availability become penalised rows instead (regional.py / contracts.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+
+from .core import Context
+from .index import VAR_LEVELS
+
+
+def add_variables(ctx: Context, fixed: dict | None = None) -> None:
+    ix, m = ctx.ix, ctx.m
+    con = ix.contracts
+    fixed = fixed or {}
+
+    # first stage: y (binary, signed -> 1), L
+    ctx.add_var("y", con, ["contract"], domain=pyo.Binary, doc="contract signed (eq 3)")
+    ctx.add_var("L", con, ["contract"], doc="committed level for the initial term (eq 4)")
+    for c, status, mt in zip(con["contract"], con["status"], con["min_term_weeks"]):
+        if status == "signed":
+            m.y[c].fix(1)
+        if int(mt) == 0:
+            m.L[c].fix(0)          # eq 4: L = 0 when min_term_weeks = 0
+    for c, v in fixed.get("y", {}).items():
+        m.y[c].fix(int(round(v)))
+    for c, v in fixed.get("L", {}).items():
+        m.L[c].fix(float(v))
+
+    cw = ix.contract_weeks
+    el = ctx.elastic
+    inc_ub = cw["inc_ub"].to_numpy()
+    dec_ub = cw["dec_ub"].to_numpy()
+    if el:  # ramps become elastic rows; the lead-time zeros stay bounds
+        inc_ub = np.where(inc_ub == 0, 0.0, np.inf)
+        dec_ub = np.full(len(cw), np.inf)
+    lv = VAR_LEVELS["N"]
+    ctx.add_var("N", cw, lv, doc="contract headcount")
+    ctx.add_var("Ninc", cw, lv, ub=inc_ub, doc="contract increase (eq 2 lead, eq 5 ramp)")
+    ctx.add_var("Ndec", cw, lv, ub=dec_ub, doc="contract decrease (eq 5 ramp)")
+
+    rg = ix.regional
+    lv = VAR_LEVELS["F"]
+    o_ub = rg["o_ub"].to_numpy()
+    f_ub = rg["avail"].to_numpy()
+    if el:
+        lead0 = rg["week"].to_numpy() < 1 + rg["source"].map(
+            dict(zip(ix.sources.index, ix.sources["lead_weeks"]))).to_numpy(dtype=int)
+        o_ub = np.where(lead0, 0.0, np.inf)
+        f_ub = np.full(len(rg), np.inf)
+    ctx.add_var("F", rg, lv, ub=f_ub, doc="regional headcount (eq 7 availability)")
+    ctx.add_var("O", rg, lv, ub=o_ub, doc="onboarded (eq 6 lead, eq 9 ramp)")
+    ctx.add_var("X", rg, lv, doc="exits")
+
+    ctx.add_var("A", ix.work, VAR_LEVELS["A"], doc="attempted tasks")
+    ctx.add_var("U", ix.unserved, VAR_LEVELS["U"], doc="unattempted tasks")

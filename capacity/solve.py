@@ -1,0 +1,288 @@
+"""Solve a built model with HiGHS, in memory, through Pyomo.
+
+Uses Pyomo's persistent HiGHS interface (``pyomo.contrib.solver`` "highs",
+highspy underneath): the model is passed to HiGHS in memory, no LP file is
+written. Shadow prices (formulation.md "Reported figures") come from the LP;
+for a MILP, from the LP with ``y`` fixed at its optimum, re-solved on the same
+persistent instance. Conventions: models/README.md#duals.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.results import TerminationCondition as TC
+from pyomo.contrib.solver.solvers.highs import Highs, highspy
+
+from capacity.model import VAR_LEVELS, BuiltModel, build_model, elastic_violations
+
+STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "no_solution", "error")
+_CLEAN = 1e-9
+
+
+@dataclass
+class SolveResult:
+    status: str          # one of STATUSES
+    termination: str     # the solver's own termination message
+    objective: float | None
+    bound: float | None
+    gap: float | None    # relative MIP gap achieved (0 for an LP)
+    values: dict = field(default_factory=dict)   # var name -> Series (named (Multi)Index)
+    duals: dict = field(default_factory=dict)    # 'hours', 'demand', 'lock_in' -> Series
+    stats: dict = field(default_factory=dict)
+    infeasible_families: list = field(default_factory=list)
+    # addition: the elastic model's positive slacks when infeasible (family,
+    # equation, index, levels, slack); None otherwise
+    infeasibility: pd.DataFrame | None = None
+    objective_parts: dict = field(default_factory=dict)   # addition: PARTS -> value
+
+
+class _Highs(Highs):
+    """Pyomo's persistent HiGHS, loading every variable in one batch.
+
+    The stock ``set_instance`` registers variables constraint by constraint,
+    which calls HiGHS once per constraint (quadratic in practice); adding all
+    variables first makes loading linear. Behaviour is otherwise unchanged.
+    """
+
+    def set_instance(self, model):
+        from pyomo.common.tee import TeeStream, capture_output
+
+        with capture_output(TeeStream(*self._active_config.tee), capture_fd=True):
+            self._reinit()
+            self._model = model
+            self._solver_model = highspy.Highs()
+            allvars = list(model.component_data_objects(pyo.Var, descend_into=True))
+            self.add_variables(allvars)
+            self.add_block(model)
+            if self._objective is None:
+                self.set_objective(None)
+
+
+def _no_updates(solver) -> None:
+    au = solver.config.auto_updates
+    for name in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
+                 "check_for_new_or_removed_params", "check_for_new_objective",
+                 "update_constraints", "update_vars", "update_parameters",
+                 "update_named_expressions", "update_objective"):
+        setattr(au, name, False)
+
+
+def _status(tc, has_solution: bool) -> str:
+    if tc == TC.convergenceCriteriaSatisfied:
+        return "optimal" if has_solution else "error"
+    if tc in (TC.provenInfeasible, TC.locallyInfeasible):
+        return "infeasible"
+    if tc == TC.infeasibleOrUnbounded:
+        # every cost is >= 0 and every variable >= 0: the model is bounded below
+        return "infeasible"
+    if tc == TC.unbounded:
+        return "unbounded"
+    if tc in (TC.maxTimeLimit, TC.iterationLimit, TC.objectiveLimit, TC.minStepLength,
+              TC.interrupted, TC.maxIterations if hasattr(TC, "maxIterations") else TC.iterationLimit):
+        return "feasible" if has_solution else "no_solution"
+    return "feasible" if has_solution else "error"
+
+
+def _series(frame: pd.DataFrame, levels: list, values: np.ndarray) -> pd.Series:
+    if len(levels) == 1:
+        idx = pd.Index(frame[levels[0]].to_numpy(), name=levels[0])
+    else:
+        idx = pd.MultiIndex.from_frame(frame[levels])
+    return pd.Series(values, index=idx, dtype=float)
+
+
+def _values(built: BuiltModel) -> dict:
+    out = {}
+    for name, objs in built.var_objs.items():
+        vals = np.fromiter((0.0 if v.value is None else v.value for v in objs), dtype=float,
+                           count=len(objs))
+        vals[np.abs(vals) < _CLEAN] = 0.0
+        out[name] = _series(built.var_frames[name], VAR_LEVELS[name], vals)
+    return out
+
+
+def _family_duals(built, loader, block, name):
+    fam = built.family(block, name)
+    if fam is None or len(fam.keys) == 0:
+        return fam, np.zeros(0)
+    con = built.model.component(block).component(name)
+    cons = list(con.values())
+    d = loader.get_duals(cons)
+    return fam, np.array([d[c] for c in cons], dtype=float)
+
+
+def _duals(built: BuiltModel, loader) -> dict:
+    """Shadow prices, per scenario conditional on the scenario (raw dual / pi[w])."""
+    pi = built.index.pi
+    out = {}
+    # hours: eq 10 (regional) and eq 11 (contract): saving of one more productive hour
+    parts = []
+    fam, d = _family_duals(built, loader, "hours", "regional")
+    if fam is not None and len(d):
+        k = fam.keys.rename(columns={"source": "unit"})
+        parts.append((k[["unit", "region", "week", "scenario"]], d))
+    fam, d = _family_duals(built, loader, "hours", "contract")
+    if fam is not None and len(d):
+        k = fam.keys.rename(columns={"contract": "unit"}).assign(region="")
+        parts.append((k[["unit", "region", "week", "scenario"]], d))
+    lv = ["unit", "region", "week", "scenario"]
+    if parts:
+        keys = pd.concat([p[0] for p in parts], ignore_index=True)
+        d = np.concatenate([p[1] for p in parts])
+    else:
+        keys, d = pd.DataFrame({c: [] for c in lv}), np.zeros(0)
+    out["hours"] = _series(keys, lv, _clean(-d / keys["scenario"].map(pi).to_numpy(dtype=float)))
+    # demand: eq 12, marginal cost of one more task
+    fam, d = _family_duals(built, loader, "demand", "balance")
+    lv = VAR_LEVELS["U"]
+    keys = fam.keys if fam is not None else pd.DataFrame({c: [] for c in lv})
+    out["demand"] = _series(keys, lv, _clean(d / keys["scenario"].map(pi).to_numpy(dtype=float)))
+    # lock_in: eq 4 (N - L = 0): saving if the locked level that week were one FTE lower
+    fam, d = _family_duals(built, loader, "contracts", "lock_in")
+    lv = VAR_LEVELS["N"]
+    keys = fam.keys if fam is not None else pd.DataFrame({c: [] for c in lv})
+    out["lock_in"] = _series(keys, lv, _clean(d / keys["scenario"].map(pi).to_numpy(dtype=float)))
+    return out
+
+
+def _clean(a):
+    a = np.asarray(a, dtype=float)
+    a = a + 0.0
+    a[np.abs(a) < _CLEAN] = 0.0
+    return a
+
+
+def explain_infeasibility(built: BuiltModel, *, time_limit=None, threads=None):
+    """Solve the elastic version of ``built``; return (families, violations frame)."""
+    el = build_model(built.inputs, fixed=built.fixed, elastic=True)
+    res = solve(el, duals=False, time_limit=time_limit, threads=threads, _explain=False)
+    if res.status not in ("optimal", "feasible"):
+        return [], None
+    viol = elastic_violations(el)
+    if len(viol) == 0:
+        return [], viol
+    tot = viol.groupby(["family", "equation"], sort=False)["slack"].agg(["sum", "count"])
+    tot = tot.sort_values("sum", ascending=False)
+    fams = [f"{fam} (eq {eq}): {int(r['count'])} row(s)" for (fam, eq), r in tot.iterrows()]
+    return fams, viol
+
+
+def _trivial_families(built):
+    seen = {}
+    for fam, key in built.trivially_infeasible:
+        name = f"{fam.block}.{fam.name} (eq {fam.eq})"
+        seen[name] = seen.get(name, 0) + 1
+    return [f"{n}: {k} row(s) with no variable that can meet it" for n, k in seen.items()]
+
+
+def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float | None = None,
+          threads: int | None = None, duals: bool = True, _explain: bool = True) -> SolveResult:
+    """Solve ``built`` with HiGHS; defaults from ``inputs.settings``."""
+    st = built.inputs.settings
+    mip_gap = st.mip_gap if mip_gap is None else mip_gap
+    time_limit = st.time_limit_s if time_limit is None else time_limit
+    m = built.model
+    ys = list(built.var_objs["y"])
+    free_y = [v for v in ys if not v.fixed]
+    is_mip = bool(free_y)
+    stats = dict(built.stats)
+    stats.update(binaries=len(free_y), solver_version=".".join(map(str, _Highs().version())))
+
+    if built.trivially_infeasible:
+        viol = pd.DataFrame([{"family": f"{f.block}.{f.name}", "equation": f.eq, "index": k,
+                              "levels": tuple(f.levels), "slack": math.nan}
+                             for f, k in built.trivially_infeasible])
+        return SolveResult("infeasible", "rows that cannot hold (no variable can meet them)",
+                           None, None, None, stats=stats,
+                           infeasible_families=_trivial_families(built), infeasibility=viol)
+
+    solver = _Highs()
+    _no_updates(solver)
+    opts = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False)
+    if threads is not None:
+        opts["threads"] = int(threads)
+    if time_limit is not None and not (isinstance(time_limit, float) and math.isnan(time_limit)):
+        opts["time_limit"] = float(time_limit)
+    if is_mip and mip_gap is not None:
+        opts["rel_gap"] = float(mip_gap)
+    t0 = time.perf_counter()
+    try:
+        res = solver.solve(m, **opts)
+    except Exception as exc:  # solver failure: report, do not crash the pipeline
+        stats["solve_s"] = time.perf_counter() - t0
+        return SolveResult("error", f"{type(exc).__name__}: {exc}", None, None, None,
+                           stats=stats)
+    stats["solve_s"] = time.perf_counter() - t0
+    stats["load_s"] = res.timing_info.timer.timers["set_instance"].total_time \
+        if "set_instance" in res.timing_info.timer.timers else None
+    stats["highs_s"] = res.timing_info.highs_time
+    h = solver._solver_model
+    try:
+        stats["nonzeros"] = int(h.getNumNz())
+        stats["constraints"] = int(h.getNumRow())
+        stats["variables"] = int(h.getNumCol())
+    except Exception:  # pragma: no cover - older highspy
+        pass
+    tc = res.termination_condition
+    has_sol = res.incumbent_objective is not None
+    status = _status(tc, has_sol)
+    termination = f"{tc.name}: {h.modelStatusToString(h.getModelStatus())}"
+    out = SolveResult(status, termination, None, None, None, stats=stats)
+    if status in ("infeasible",):
+        if _explain:
+            t1 = time.perf_counter()
+            out.infeasible_families, out.infeasibility = explain_infeasibility(
+                built, time_limit=time_limit, threads=threads)
+            stats["explain_s"] = time.perf_counter() - t1
+        return out
+    if not has_sol:
+        return out
+    res.solution_loader.load_vars()
+    out.objective = float(res.incumbent_objective)
+    out.bound = None if res.objective_bound is None else float(res.objective_bound)
+    if not is_mip:
+        out.gap = 0.0 if status == "optimal" else None
+        if out.bound is None and status == "optimal":
+            out.bound = out.objective
+    elif out.bound is not None and math.isfinite(out.bound):
+        out.gap = abs(out.objective - out.bound) / max(abs(out.objective), 1e-10)
+        if abs(out.objective - out.bound) <= 1e-9 * max(1.0, abs(out.objective)):
+            out.gap = 0.0
+    out.values = _values(built)
+    from capacity.model import PARTS
+    out.objective_parts = {p: float(pyo.value(m.component(p))) for p in PARTS}
+    if duals:
+        t1 = time.perf_counter()
+        try:
+            out.duals = _lp_duals(built, solver, free_y, opts, res)
+        except Exception as exc:  # duals are a report; never lose the plan for them
+            stats["dual_error"] = f"{type(exc).__name__}: {exc}"
+        stats["dual_s"] = time.perf_counter() - t1
+    return out
+
+
+def _lp_duals(built, solver, free_y, opts, res):
+    if not free_y:
+        return _duals(built, res.solution_loader)
+    saved = [(v, v.domain, v.value) for v in free_y]
+    try:
+        for v in free_y:
+            v.domain = pyo.UnitInterval
+            v.fix(float(round(v.value or 0.0)))
+        solver.update_variables(free_y)
+        opts = {k: v for k, v in opts.items() if k != "rel_gap"}
+        lp = solver.solve(built.model, **opts)
+        if lp.termination_condition != TC.convergenceCriteriaSatisfied:
+            raise RuntimeError(f"LP with y fixed: {lp.termination_condition.name}")
+        return _duals(built, lp.solution_loader)
+    finally:
+        for v, dom, val in saved:
+            v.unfix()
+            v.domain = dom
+            v.set_value(val)

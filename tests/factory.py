@@ -1,0 +1,187 @@
+"""Build :class:`capacity.inputs.Inputs` directly in Python for tests.
+
+Defaults follow ``workbook.md`` (numbers 0, limits blank = NaN, contract
+start_week 1 and end_week = weeks, status option). Each helper takes plain
+dicts/lists so a test reads like the workbook it stands for::
+
+    inp = make_inputs(
+        weeks=4,
+        regions=["R1"],
+        work_types=[dict(work_type="case", tasks_per_case=1, value_per_task=100)],
+        sources=[dict(source="eho", kind="eho", cost_per_fte_week=10)],
+        skills=[dict(source="eho", work_type="case", minutes_per_task=60,
+                     success_rate=1)],
+        availability={("eho", "R1"): [2, 2, 2, 2]},
+        demand={("base", "R1"): [10, 10, 10, 10]},
+    )
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+
+from capacity.inputs import Inputs, Settings
+
+NAN = math.nan
+
+WORK_TYPE_DEFAULTS = dict(
+    tasks_per_case=0.0, value_per_task=0.0, escalates_to=None, min_completion_share=0.0
+)
+SOURCE_DEFAULTS = dict(
+    kind="eho",
+    cost_per_fte_week=0.0,
+    onboarding_cost=0.0,
+    lead_weeks=0,
+    notice_weeks=0,
+    min_term_weeks=0,
+    max_increase_per_week=NAN,
+    trainer=None,
+    training_hours=0.0,
+    supervisor=None,
+    supervision_ratio=0.0,
+)
+SKILL_DEFAULTS = dict(escalation_share=0.0, handoff_minutes=0.0, success_rate=1.0)
+CONTRACT_DEFAULTS = dict(
+    status="option",
+    start_week=1,
+    end_week=None,
+    min_term_weeks=0,
+    min_fte=0.0,
+    committed_fte=NAN,
+    fixed_cost=0.0,
+    cost_per_fte_week=0.0,
+    lead_weeks=0,
+    notice_weeks=0,
+    max_increase_per_week=NAN,
+    max_decrease_per_week=NAN,
+)
+
+
+def _frame(rows, key, defaults, columns):
+    recs = []
+    for r in rows:
+        rec = dict(defaults)
+        rec.update(r)
+        recs.append(rec)
+    df = pd.DataFrame(recs, columns=[key] + columns)
+    return df.set_index(key)
+
+
+def make_inputs(
+    *,
+    weeks: int,
+    regions,
+    work_types,
+    sources,
+    skills,
+    demand,
+    availability=None,
+    contracts=(),
+    scenarios=None,
+    **settings,
+) -> Inputs:
+    """Inputs from plain Python.
+
+    ``scenarios``: list of (id, probability) or None for one scenario 'base'.
+    ``demand``: {(scenario, region): [cases week 1..weeks]}; a missing pair
+    is all zeros. ``availability``: {(source, region): [fte per week]} or a
+    scalar for every week.
+    """
+    if scenarios is None:
+        scenarios = [("base", 1.0)]
+    sett = Settings(start_date=dt.date(2024, 1, 1), weeks=weeks, **settings)
+    reg = pd.DataFrame(
+        {"region": list(regions), "name": list(regions), "population": NAN}
+    ).set_index("region")
+    scen = pd.DataFrame(
+        {
+            "scenario": [s for s, _ in scenarios],
+            "probability": [float(p) for _, p in scenarios],
+            "description": "",
+        }
+    ).set_index("scenario")
+    wt = _frame(work_types, "work_type", WORK_TYPE_DEFAULTS, list(WORK_TYPE_DEFAULTS))
+    for col in ("tasks_per_case", "value_per_task", "min_completion_share"):
+        wt[col] = wt[col].astype(float)
+    src = _frame(sources, "source", SOURCE_DEFAULTS, list(SOURCE_DEFAULTS))
+    for col in ("cost_per_fte_week", "onboarding_cost", "max_increase_per_week",
+                "training_hours", "supervision_ratio"):
+        src[col] = src[col].astype(float)
+    for col in ("lead_weeks", "notice_weeks", "min_term_weeks"):
+        src[col] = src[col].astype(int)
+    sk_recs = []
+    for r in skills:
+        rec = dict(SKILL_DEFAULTS)
+        rec.update(r)
+        sk_recs.append(rec)
+    sk = pd.DataFrame(
+        sk_recs,
+        columns=["source", "work_type", "minutes_per_task", "success_rate",
+                 "escalation_share", "handoff_minutes"],
+    ).set_index(["source", "work_type"])
+    sk = sk.astype(float)
+    con_recs = []
+    for r in contracts:
+        rec = dict(CONTRACT_DEFAULTS)
+        rec.update(r)
+        if rec["end_week"] is None:
+            rec["end_week"] = weeks
+        con_recs.append(rec)
+    con_cols = ["source"] + list(CONTRACT_DEFAULTS) + ["max_fte"]
+    con = pd.DataFrame(con_recs, columns=["contract"] + con_cols).set_index("contract")
+    for col in ("min_fte", "max_fte", "committed_fte", "fixed_cost", "cost_per_fte_week",
+                "max_increase_per_week", "max_decrease_per_week"):
+        con[col] = con[col].astype(float)
+    for col in ("start_week", "end_week", "min_term_weeks", "lead_weeks", "notice_weeks"):
+        con[col] = con[col].astype(int)
+    av_recs = []
+    for (s, r), vals in (availability or {}).items():
+        if not hasattr(vals, "__len__"):
+            vals = [vals] * weeks
+        assert len(vals) == weeks
+        for t, v in enumerate(vals, start=1):
+            av_recs.append((s, r, t, float(v)))
+    av = pd.DataFrame(av_recs, columns=["source", "region", "week", "fte"])
+    av["week"] = av["week"].astype(int)
+    dm_recs = []
+    for w, _ in scenarios:
+        for r in regions:
+            vals = demand.get((w, r), [0.0] * weeks)
+            if not hasattr(vals, "__len__"):
+                vals = [vals] * weeks
+            assert len(vals) == weeks
+            for t, v in enumerate(vals, start=1):
+                dm_recs.append((w, r, t, float(v)))
+    dm = pd.DataFrame(dm_recs, columns=["scenario", "region", "week", "cases"])
+    dm["week"] = dm["week"].astype(int)
+    return Inputs(
+        settings=sett,
+        regions=reg,
+        scenarios=scen,
+        work_types=wt,
+        sources=src,
+        skills=sk,
+        contracts=con,
+        availability=av,
+        demand=dm,
+    )
+
+
+def simple(**overrides) -> Inputs:
+    """One region, one work type 'case' (value 100/task), one eho source
+    (cost 10/FTE-week, 60 min/task, always succeeds), one scenario."""
+    weeks = overrides.pop("weeks", 4)
+    kw = dict(
+        weeks=weeks,
+        regions=["R1"],
+        work_types=[dict(work_type="case", tasks_per_case=1, value_per_task=100)],
+        sources=[dict(source="eho", kind="eho", cost_per_fte_week=10)],
+        skills=[dict(source="eho", work_type="case", minutes_per_task=60, success_rate=1)],
+        availability={("eho", "R1"): 100},
+        demand={("base", "R1"): [0] * weeks},
+    )
+    kw.update(overrides)
+    return make_inputs(**kw)

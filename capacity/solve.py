@@ -158,19 +158,71 @@ def _clean(a):
     return a
 
 
-def explain_infeasibility(built: BuiltModel, *, time_limit=None, threads=None):
-    """Solve the elastic version of ``built``; return (families, violations frame)."""
+def explain_infeasibility(built: BuiltModel, *, time_limit=None, threads=None,
+                          max_solves: int = 30):
+    """Which constraint families make ``built`` infeasible.
+
+    Builds the elastic model (models/README.md#elastic) once, then runs a
+    deletion filter over the elastic families on one persistent HiGHS
+    instance: starting with every family hard (slack fixed at 0, infeasible),
+    each family is made elastic in turn; if the rest is still infeasible it
+    stays elastic, otherwise it is needed and made hard again. The families
+    left hard form a minimal infeasible set (an IIS at family level), always
+    together with the families that have no slack (eq 1, 2, 6, 12, 14).
+
+    Returns (["block.name (eq N)", ...], violations of the fully elastic
+    optimum as from :func:`capacity.model.elastic_violations`).
+    """
     el = build_model(built.inputs, fixed=built.fixed, elastic=True)
-    res = solve(el, duals=False, time_limit=time_limit, threads=threads, _explain=False)
-    if res.status not in ("optimal", "feasible"):
+    solver = _Highs()
+    _no_updates(solver)
+    opts = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False)
+    if threads is not None:
+        opts["threads"] = int(threads)
+    if time_limit is not None:
+        opts["time_limit"] = float(time_limit)
+    res = solver.solve(el.model, **opts)
+    if res.incumbent_objective is None:
         return [], None
+    res.solution_loader.load_vars()
     viol = elastic_violations(el)
-    if len(viol) == 0:
-        return [], viol
-    tot = viol.groupby(["family", "equation"], sort=False)["slack"].agg(["sum", "count"])
-    tot = tot.sort_values("sum", ascending=False)
-    fams = [f"{fam} (eq {eq}): {int(r['count'])} row(s)" for (fam, eq), r in tot.iterrows()]
-    return fams, viol
+    fams = [f for f in el.families if f.slack]
+    slacks = {id(f): [v for n in f.slack for v in el.model.component(f.block).component(n).values()]
+              for f in fams}
+
+    def set_hard(f, hard):
+        vs = slacks[id(f)]
+        for v in vs:
+            if hard:
+                v.fix(0.0)
+            else:
+                v.unfix()
+        solver.update_variables(vs)
+
+    for f in fams:
+        set_hard(f, True)
+    needed = []
+    solves = 0
+    for f in fams:
+        if solves >= max_solves:
+            needed.append(f)
+            continue
+        set_hard(f, False)
+        r = solver.solve(el.model, **opts)
+        solves += 1
+        st = _status(r.termination_condition, r.incumbent_objective is not None)
+        if st != "infeasible":
+            set_hard(f, True)
+            needed.append(f)
+    names = []
+    for f in needed:
+        n = f"{f.block}.{f.name} (eq {f.eq})"
+        if n not in names:
+            names.append(n)
+    if not names and len(viol):
+        names = [f"{fam} (eq {eq})" for fam, eq in
+                 viol[["family", "equation"]].drop_duplicates().itertuples(index=False)]
+    return names, viol
 
 
 def _trivial_families(built):
@@ -212,12 +264,20 @@ def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float 
     if is_mip and mip_gap is not None:
         opts["rel_gap"] = float(mip_gap)
     t0 = time.perf_counter()
+    # y fixed everywhere (signed contracts only): give HiGHS an LP, not a MIP
+    # with fixed integer columns, so that duals exist; restored below
+    saved = [(v, v.domain) for v in ys] if not is_mip else []
     try:
+        for v, _ in saved:
+            v.domain = pyo.UnitInterval
         res = solver.solve(m, **opts)
     except Exception as exc:  # solver failure: report, do not crash the pipeline
         stats["solve_s"] = time.perf_counter() - t0
         return SolveResult("error", f"{type(exc).__name__}: {exc}", None, None, None,
                            stats=stats)
+    finally:
+        for v, dom in saved:
+            v.domain = dom
     stats["solve_s"] = time.perf_counter() - t0
     stats["load_s"] = res.timing_info.timer.timers["set_instance"].total_time \
         if "set_instance" in res.timing_info.timer.timers else None
@@ -260,29 +320,32 @@ def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float 
     if duals:
         t1 = time.perf_counter()
         try:
-            out.duals = _lp_duals(built, solver, free_y, opts, res)
+            out.duals = _lp_duals(built, solver, ys if is_mip else [], opts, res)
         except Exception as exc:  # duals are a report; never lose the plan for them
             stats["dual_error"] = f"{type(exc).__name__}: {exc}"
         stats["dual_s"] = time.perf_counter() - t1
     return out
 
 
-def _lp_duals(built, solver, free_y, opts, res):
-    if not free_y:
+def _lp_duals(built, solver, ys, opts, res):
+    """Duals of the LP; for a MILP (``ys`` given) of the LP with every y fixed
+    at its optimum (integrality dropped), re-solved on the same instance."""
+    if not ys:
         return _duals(built, res.solution_loader)
-    saved = [(v, v.domain, v.value) for v in free_y]
+    saved = [(v, v.domain, v.value, v.fixed) for v in ys]
     try:
-        for v in free_y:
+        for v in ys:
             v.domain = pyo.UnitInterval
             v.fix(float(round(v.value or 0.0)))
-        solver.update_variables(free_y)
+        solver.update_variables(ys)
         opts = {k: v for k, v in opts.items() if k != "rel_gap"}
         lp = solver.solve(built.model, **opts)
         if lp.termination_condition != TC.convergenceCriteriaSatisfied:
             raise RuntimeError(f"LP with y fixed: {lp.termination_condition.name}")
         return _duals(built, lp.solution_loader)
     finally:
-        for v, dom, val in saved:
-            v.unfix()
+        for v, dom, val, was_fixed in saved:
+            if not was_fixed:
+                v.unfix()
             v.domain = dom
             v.set_value(val)

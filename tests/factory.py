@@ -185,3 +185,73 @@ def simple(**overrides) -> Inputs:
     )
     kw.update(overrides)
     return make_inputs(**kw)
+
+
+def synthetic(regions: int = 149, weeks: int = 52, scenarios: int = 10, contracts: int = 3,
+              seed: int = 0, reveal_week: int = 4) -> Inputs:
+    """A random instance of national shape (defaults: 149 regions x 52 weeks
+    x 10 scenarios, 3 work types with one escalation link, 3 regional sources
+    plus 1 contractor source, ``contracts`` option contracts)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    regs = [f"R{i:03d}" for i in range(regions)]
+    scen = [(f"S{j}", 1.0 / scenarios) for j in range(scenarios)]
+    wts = [
+        dict(work_type="contact_call", tasks_per_case=3, value_per_task=20,
+             escalates_to="complex"),
+        dict(work_type="complex", tasks_per_case=0.2, value_per_task=200,
+             min_completion_share=0.0),
+        dict(work_type="case_admin", tasks_per_case=1, value_per_task=10),
+    ]
+    srcs = [
+        dict(source="agency", kind="contractor"),
+        dict(source="eho", kind="eho", cost_per_fte_week=1200, min_term_weeks=0,
+             supervision_ratio=0.0),
+        dict(source="redeployed", kind="redeployed", cost_per_fte_week=700,
+             onboarding_cost=300, lead_weeks=1, notice_weeks=1, min_term_weeks=4,
+             trainer="eho", training_hours=6, supervisor="eho", supervision_ratio=0.05),
+        dict(source="hire", kind="hire", cost_per_fte_week=900, onboarding_cost=2000,
+             lead_weeks=3, notice_weeks=2, min_term_weeks=12, max_increase_per_week=5,
+             trainer="eho", training_hours=12),
+    ]
+    sk = [
+        dict(source="agency", work_type="contact_call", minutes_per_task=15, success_rate=0.7,
+             escalation_share=0.5, handoff_minutes=5),
+        dict(source="agency", work_type="case_admin", minutes_per_task=20, success_rate=0.95),
+        dict(source="eho", work_type="complex", minutes_per_task=90, success_rate=0.95),
+        dict(source="eho", work_type="contact_call", minutes_per_task=12, success_rate=0.9,
+             escalation_share=0.5),
+        dict(source="redeployed", work_type="contact_call", minutes_per_task=14,
+             success_rate=0.85, escalation_share=0.6, handoff_minutes=5),
+        dict(source="redeployed", work_type="case_admin", minutes_per_task=18, success_rate=0.9),
+        dict(source="hire", work_type="contact_call", minutes_per_task=13, success_rate=0.85,
+             escalation_share=0.5),
+        dict(source="hire", work_type="complex", minutes_per_task=120, success_rate=0.85),
+        dict(source="hire", work_type="case_admin", minutes_per_task=15, success_rate=0.95),
+    ]
+    cons = []
+    for i in range(contracts):
+        cons.append(dict(contract=f"C{i}", source="agency", status="signed" if i == 0 else "option",
+                         start_week=1 if i == 0 else 3 + 2 * i, min_term_weeks=8, min_fte=10,
+                         max_fte=400, committed_fte=50 if i == 0 else NAN,
+                         fixed_cost=50000 * i, cost_per_fte_week=1000 + 50 * i,
+                         lead_weeks=0 if i == 0 else 2 + i, notice_weeks=2,
+                         max_increase_per_week=50, max_decrease_per_week=50))
+    t = np.arange(weeks)
+    av = {}
+    dm = {}
+    for r in regs:
+        size = rng.uniform(0.3, 3)
+        av[("eho", r)] = list(np.round(size * rng.uniform(2, 6) * np.ones(weeks), 1))
+        if rng.random() < 0.8:
+            av[("redeployed", r)] = list(np.round(size * rng.uniform(3, 10) * np.ones(weeks), 1))
+        av[("hire", r)] = list(np.round(size * 20 * np.ones(weeks), 1))
+        peak = rng.uniform(10, 40)
+        for j, (w, _) in enumerate(scen):
+            mult = 0.5 + j / max(1, scenarios - 1)
+            curve = size * 40 * mult * np.exp(-((t - peak) / 10.0) ** 2)
+            dm[(w, r)] = list(np.round(curve * rng.uniform(0.9, 1.1, weeks), 1))
+    return make_inputs(weeks=weeks, regions=regs, work_types=wts, sources=srcs, skills=sk,
+                       demand=dm, availability=av, contracts=cons, scenarios=scen,
+                       reveal_week=reveal_week)

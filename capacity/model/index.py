@@ -154,8 +154,11 @@ def build_index(inputs: Inputs) -> ModelIndex:
     if parts:
         unserved = pd.concat(parts, ignore_index=True)
     else:
-        unserved = pd.DataFrame({"region": [], "work_type": [], "week": [], "scenario": [],
-                                 "d0": [], "_w": []})
+        unserved = pd.DataFrame({"region": pd.Series([], dtype=object),
+                                 "work_type": pd.Series([], dtype=object),
+                                 "week": pd.Series([], dtype=int),
+                                 "scenario": pd.Series([], dtype=object),
+                                 "d0": pd.Series([], dtype=float), "_w": pd.Series([], dtype=int)})
     unserved["week"] = unserved["week"].astype(int)
     unserved = unserved.sort_values(["_w", "region", "work_type", "week"], kind="stable")
     unserved = unserved.drop(columns="_w").reset_index(drop=True)
@@ -188,7 +191,10 @@ def build_index(inputs: Inputs) -> ModelIndex:
     if cw_parts:
         cw1 = pd.concat(cw_parts, ignore_index=True)
     else:
-        cw1 = pd.DataFrame({"contract": [], "week": [], "lock": [], "inc_ub": [], "dec_ub": []})
+        cw1 = pd.DataFrame({"contract": pd.Series([], dtype=object),
+                            "week": pd.Series([], dtype=int), "lock": pd.Series([], dtype=bool),
+                            "inc_ub": pd.Series([], dtype=float),
+                            "dec_ub": pd.Series([], dtype=float)})
     contract_weeks = _cross_scen(cw1, scen)
 
     # ---- regional units ------------------------------------------------------------------

@@ -95,5 +95,68 @@ def validate(workbook: Path):
     )
 
 
+def _progress(start: float):
+    import time
+
+    def report(message: str) -> None:
+        click.echo(f"[{time.perf_counter() - start:6.1f}s] {message}", err=True)
+
+    return report
+
+
+@main.command()
+@click.argument("workbook", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Output workbook (default outputs/<input stem>-plan.xlsx).")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Solver time limit in seconds.")
+@click.option("--mip-gap", type=click.FloatRange(0, 1, max_open=True), help="Relative MIP gap.")
+@click.option("--threads", type=click.IntRange(min=1), help="Solver threads.")
+@click.pass_context
+def plan(ctx, workbook: Path, output: Path | None, time_limit, mip_gap, threads):
+    """Solve the staffing-mix model for WORKBOOK and write the output workbook."""
+    import time
+
+    from capacity import api
+
+    start = time.perf_counter()
+    res = api.plan(workbook, output, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+                   progress=_progress(start), command_line=" ".join(["capacity"] + sys.argv[1:]))
+    for issue in res.warnings:
+        click.echo(str(issue), err=True)
+    if res.tables is not None:
+        click.echo(_summary_text(res))
+    if res.message:
+        click.echo(res.message, err=True)
+    if res.output is not None:
+        click.echo(f"wrote {res.output} ({time.perf_counter() - start:.1f}s)", err=True)
+    else:
+        click.echo("nothing written.", err=True)
+    ctx.exit(res.exit_code)
+
+
+def _summary_text(res) -> str:
+    """The short summary table printed on stdout."""
+    t = res.tables
+    s = dict(zip(t.summary["key"], t.summary["value"]))
+    cur = s.get("currency", "")
+
+    def money(x):
+        return f"{cur} {x:,.0f}"
+
+    lines = [f"status                      {s['status']}",
+             f"objective (expected cost)   {money(s['objective'])}"]
+    for key, value in s.items():
+        if key.startswith("expected_cost:"):
+            lines.append(f"  staff cost, {key.split(':', 1)[1]:<14} {money(value)}")
+    lines += [f"  fixed contract costs      {money(s['fixed_cost'])}",
+              f"  lost value                {money(s['expected_lost_value'])}",
+              f"expected completion share   {s['expected_completion_share']:.1%}"]
+    for row in t.contracts.itertuples(index=False):
+        util = "-" if row.expected_utilisation != row.expected_utilisation else f"{row.expected_utilisation:.1%}"
+        lines.append(f"contract {row.contract:<18} {'signed' if row.signed else 'not signed':<10} "
+                     f"committed {row.committed_fte:,.0f} FTE, utilisation {util}")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

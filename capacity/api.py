@@ -1,0 +1,233 @@
+"""The library API behind the command line: one function per command.
+
+``plan`` runs the whole pipeline: read and validate -> check the output path
+(before the long solve) -> build -> solve -> tidy tables -> audit checks ->
+write the output workbook atomically. Tests call these functions directly;
+:mod:`capacity.cli` only parses options and prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from capacity import __version__
+from capacity.errors import Issue
+
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, EXIT_AUDIT = 0, 1, 3, 4, 5
+STATUS_EXIT = {"optimal": EXIT_OK, "feasible": EXIT_OK, "infeasible": EXIT_INFEASIBLE, "unbounded": EXIT_NO_SOLUTION,
+               "no_solution": EXIT_NO_SOLUTION, "error": EXIT_NO_SOLUTION}
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class PlanResult:
+    status: str
+    exit_code: int
+    output: Path | None
+    inputs: object = None
+    built: object = None
+    solve: object = None
+    tables: object = None
+    checks: pd.DataFrame | None = None
+    warnings: list[Issue] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    run_info: pd.DataFrame | None = None
+    message: str = ""
+
+
+def default_output(input_path: Path, suffix: str = "plan") -> Path:
+    return Path("outputs") / f"{Path(input_path).stem}-{suffix}.xlsx"
+
+
+def plan(
+    input_path: str | Path,
+    output: str | Path | None = None,
+    *,
+    time_limit: float | None = None,
+    mip_gap: float | None = None,
+    threads: int | None = None,
+    progress: Progress = _quiet,
+    command_line: str | None = None,
+) -> PlanResult:
+    """Solve the staffing-mix model for a workbook and write the output workbook."""
+    from capacity import safety
+    from capacity.checks import run_checks
+    from capacity.model import build_model
+    from capacity.results import tabulate
+    from capacity.solve import solve
+    from capacity.validate import read_inputs
+
+    started = dt.datetime.now().astimezone()
+    input_path = Path(input_path)
+    output = Path(output) if output is not None else default_output(input_path)
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    progress(f"reading {input_path}")
+    inputs, warnings = read_inputs(input_path)
+    timings["read_s"] = time.perf_counter() - t0
+    if output == default_output(input_path):
+        output.parent.mkdir(parents=True, exist_ok=True)
+    safety.check_output_path(output, [input_path])
+
+    t0 = time.perf_counter()
+    progress("building the model")
+    built = build_model(inputs)
+    timings["build_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    progress(f"solving with HiGHS ({_size_text(built)})")
+    result = solve(built, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
+    timings["solve_s"] = time.perf_counter() - t0
+    status = result.status
+    res = PlanResult(status=status, exit_code=STATUS_EXIT.get(status, EXIT_NO_SOLUTION), output=None, inputs=inputs,
+                     built=built, solve=result, warnings=warnings, timings=timings)
+    if status not in ("optimal", "feasible"):
+        families = ", ".join(getattr(result, "infeasible_families", []) or [])
+        res.message = (f"the model is infeasible; constraint families involved: {families or 'unknown'}"
+                       if status == "infeasible" else f"no solution: {result.termination}")
+        return res
+
+    t0 = time.perf_counter()
+    progress("tabulating results and running checks")
+    tables = tabulate(inputs, built, result)
+    checks = run_checks(inputs, tables.as_dict())
+    timings["tables_s"] = time.perf_counter() - t0
+    res.tables, res.checks = tables, checks
+
+    t0 = time.perf_counter()
+    progress(f"writing {output}")
+    run_info = run_sheet(inputs, built, result, timings, started, command_line, write_started=t0)
+    res.run_info = run_info
+    safety.atomic_write(output, lambda tmp: write_plan_workbook(tmp, inputs, tables, checks, run_info))
+    timings["write_s"] = time.perf_counter() - t0
+    res.output = output
+    if (checks["result"] != "pass").any():
+        res.exit_code = EXIT_NO_SOLUTION
+        failed = ", ".join(checks.loc[checks["result"] != "pass", "check"])
+        res.message = f"audit checks failed: {failed}"
+    return res
+
+
+def _size_text(built) -> str:
+    s = built.stats if hasattr(built, "stats") else {}
+    parts = [f"{s[k]:,} {k}" for k in ("variables", "constraints", "binaries") if k in s]
+    return ", ".join(parts) or "model built"
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"capacity": __version__, "python": platform.python_version()}
+    for dist in ("pyomo", "highspy", "pandas", "numpy", "openpyxl", "XlsxWriter", "python-calamine"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def run_sheet(inputs, built, result, timings: dict, started: dt.datetime, command_line: str | None,
+              write_started: float | None = None) -> pd.DataFrame:
+    """Provenance of the run (outputs.md sheet `run`)."""
+    stats = dict(getattr(built, "stats", {}) or {})
+    stats.update({k: v for k, v in (result.stats or {}).items() if k not in stats})
+    rows = [(f"version:{k}", v) for k, v in versions().items()]
+    rows += [
+        ("command_line", command_line or " ".join(["capacity"] + sys.argv[1:])),
+        ("start_time", started.isoformat(timespec="seconds")),
+        ("input_file", Path(inputs.origin.path).name),
+        ("input_sha256", inputs.origin.sha256),
+        ("platform", platform.platform()),
+    ]
+    for key in ("variables", "constraints", "nonzeros", "binaries"):
+        rows.append((f"model_{key}", stats.get(key)))
+    for key in ("read_s", "build_s", "solve_s", "tables_s"):
+        rows.append((f"seconds_{key[:-2]}", round(timings.get(key, float("nan")), 3)))
+    if write_started is not None:
+        rows.append(("seconds_write", "see stderr (the workbook cannot time its own save)"))
+    rows += [
+        ("solver", f"HiGHS {stats.get('solver_version', '')}".strip()),
+        ("solver_status", result.status),
+        ("termination_message", result.termination),
+        ("objective", result.objective),
+        ("best_bound", result.bound),
+        ("mip_gap", result.gap),
+    ]
+    return pd.DataFrame(rows, columns=["key", "value"])
+
+
+def write_plan_workbook(path, inputs, tables, checks: pd.DataFrame, run_info: pd.DataFrame) -> None:
+    """The output workbook of outputs.md, with the summary's three charts."""
+    from capacity.report import ChartSpec, SheetSpec, write_report
+
+    t = tables
+    fte = {c: "fte" for c in ("fte", "onboarded", "exits", "committed_fte")}
+    money = {c: "money" for c in ("cost", "fixed_cost", "expected_cost")}
+    hours = {c: "hours" for c in ("paid_hours", "productive_hours", "task_hours", "training_hours",
+                                  "supervision_hours", "expected_paid_hours", "expected_task_hours")}
+    share = {c: "share" for c in ("utilisation", "completion_share", "expected_utilisation")}
+    tasks = {c: "number" for c in ("attempted", "completed", "escalated", "lost", "demand")}
+    sheets = [
+        SheetSpec("summary", _summary_for_sheet(t.summary), note="Headline figures; scenario-weighted "
+                  "(expected) values. Charts: expected FTE by source, completion share by week, cost by source."),
+        SheetSpec("plan", t.plan, {**fte, **money, **hours, **share, "week": "int", "week_start": "date"},
+                  note="Headcount, hours and cost by scenario, week, region and unit (contract or source); "
+                       "scenario 'expected' = probability-weighted."),
+        SheetSpec("work", t.work, {**tasks, "week": "int"}, note="Tasks attempted by each unit (rows with none "
+                  "attempted are omitted); completed = success x attempted; escalated and lost failures."),
+        SheetSpec("coverage", t.coverage, {**tasks, **share, "week": "int"},
+                  note="Demand (cases x tasks per case + escalations arriving), completed, lost."),
+        SheetSpec("contracts", t.contracts, {**fte, **money, **hours, **share, "lock_in_shadow_price": "money"}),
+        SheetSpec("shadow_prices", t.shadow_prices, {"value": "money", "week": "int"},
+                  note="Duals of the LP (binaries fixed at the optimum), conditional on the scenario; "
+                       "zeros omitted. See models/README.md."),
+        SheetSpec("checks", checks, {"largest_violation": "number", "tolerance": "number", "rows_checked": "int"},
+                  note="Each rule recomputed from this workbook's tables and the input."),
+        SheetSpec("run", run_info, note="Provenance of this run."),
+    ]
+    for spec in sheets:  # one shared vocabulary of formats; each sheet takes the columns it has
+        spec.formats = {c: f for c, f in spec.formats.items() if c in spec.frame.columns}
+    charts = _summary_charts(inputs, t)
+    write_report(path, sheets, charts=charts, currency=inputs.settings.currency)
+
+
+def _summary_for_sheet(summary: pd.DataFrame) -> pd.DataFrame:
+    return summary.assign(value=[v if not isinstance(v, float) else round(v, 6) if abs(v) < 1 else v
+                                 for v in summary["value"]])
+
+
+def _summary_charts(inputs, t) -> list:
+    from capacity.report import ChartSpec
+
+    plan = t.plan[t.plan["scenario"] == "expected"].copy()
+    source_of = pd.concat([inputs.contracts["source"].rename(lambda c: c),
+                           pd.Series(inputs.regional_sources.index, index=inputs.regional_sources.index)])
+    plan["source"] = plan["unit"].map(source_of)
+    fte = plan.pivot_table(index="week", columns="source", values="fte", aggfunc="sum", fill_value=0.0)
+    fte = fte.reset_index()
+    cov = t.coverage[t.coverage["scenario"] == "expected"]
+    share = cov.groupby(["week", "work_type"])[["completed", "demand"]].sum()
+    share = (share["completed"] / share["demand"].where(share["demand"] > 0)).unstack("work_type").reset_index()
+    cost = plan.groupby("unit", sort=False)["cost"].sum()
+    fixed = t.contracts.set_index("contract")["fixed_cost"]
+    cost = cost.add(fixed, fill_value=0.0).rename("expected cost").rename_axis("unit").reset_index()
+    return [
+        ChartSpec("summary", "D2", "column_stacked", "Expected FTE by source", fte, y_title="FTE", x_title="week"),
+        ChartSpec("summary", "D20", "line", "Expected completion share by week", share, y_title="share completed",
+                  x_title="week", y_format="share"),
+        ChartSpec("summary", "D38", "bar", "Expected cost by unit", cost, x_title=inputs.settings.currency),
+    ]

@@ -84,7 +84,7 @@ def _status(tc, has_solution: bool) -> str:
     if tc == TC.unbounded:
         return "unbounded"
     if tc in (TC.maxTimeLimit, TC.iterationLimit, TC.objectiveLimit, TC.minStepLength,
-              TC.interrupted, TC.maxIterations if hasattr(TC, "maxIterations") else TC.iterationLimit):
+              TC.interrupted):
         return "feasible" if has_solution else "no_solution"
     return "feasible" if has_solution else "error"
 

@@ -8,7 +8,6 @@ here.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from .core import Context
 from .index import VAR_LEVELS

@@ -8,7 +8,6 @@ model eq 7 and eq 9 are rows here.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from .core import Context
 from .index import VAR_LEVELS

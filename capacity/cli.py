@@ -143,18 +143,17 @@ def _summary_text(res) -> str:
     def money(x):
         return f"{cur} {x:,.0f}"
 
-    lines = [f"status                      {s['status']}",
-             f"objective (expected cost)   {money(s['objective'])}"]
-    for key, value in s.items():
-        if key.startswith("expected_cost:"):
-            lines.append(f"  staff cost, {key.split(':', 1)[1]:<14} {money(value)}")
-    lines += [f"  fixed contract costs      {money(s['fixed_cost'])}",
-              f"  lost value                {money(s['expected_lost_value'])}",
-              f"expected completion share   {s['expected_completion_share']:.1%}"]
+    rows = [("status", s["status"]), ("objective (expected cost)", money(s["objective"]))]
+    rows += [(f"  staff cost: {key.split(':', 1)[1]}", money(value)) for key, value in s.items()
+             if key.startswith("expected_cost:")]
+    rows += [("  fixed contract costs", money(s["fixed_cost"])), ("  lost value", money(s["expected_lost_value"])),
+             ("expected completion share", f"{s['expected_completion_share']:.1%}")]
     for row in t.contracts.itertuples(index=False):
         util = "-" if row.expected_utilisation != row.expected_utilisation else f"{row.expected_utilisation:.1%}"
-        lines.append(f"contract {row.contract:<18} {'signed' if row.signed else 'not signed':<10} "
-                     f"committed {row.committed_fte:,.0f} FTE, utilisation {util}")
+        rows.append((f"contract {row.contract}", f"{'signed' if row.signed else 'not signed'}, committed "
+                     f"{row.committed_fte:,.0f} FTE, expected utilisation {util}"))
+    width = max(len(k) for k, _ in rows) + 2
+    lines = [f"{k:<{width}}{v}" for k, v in rows]
     return "\n".join(lines)
 
 

@@ -234,7 +234,7 @@ def _contracts(inputs: Inputs, result, plan: pd.DataFrame, shadow: pd.DataFrame)
         "contract": con.index,
         "source": con["source"].to_numpy(),
         "status": con["status"].to_numpy(),
-        "signed": (y.to_numpy() > 0.5),
+        "signed": _signed(con, y, L, exp),
         "committed_fte": L.to_numpy(),
         "fixed_cost": con["fixed_cost"].to_numpy(dtype=float) * y.round().to_numpy(),
     })
@@ -246,6 +246,20 @@ def _contracts(inputs: Inputs, result, plan: pd.DataFrame, shadow: pd.DataFrame)
     # expected saving per FTE-week of the locked term (mean over the term's weeks)
     df["lock_in_shadow_price"] = (lock_sum.reindex(con.index).fillna(0.0) / term).to_numpy()
     return df[CONTRACT_COLUMNS].reset_index(drop=True)
+
+
+def _signed(con: pd.DataFrame, y: pd.Series, L: pd.Series, exp: pd.DataFrame) -> np.ndarray:
+    """y, except that a costless option the plan never staffs is reported unsigned.
+
+    With no fixed cost and no FTE in any week or scenario, y = 1 and y = 0 give
+    the same objective and both are feasible (min_fte*y <= N would force FTE);
+    the solver's choice between them means nothing, so the report says 'not
+    signed' (models/README.md#signing).
+    """
+    used = exp["paid_hours"].reindex(con.index).fillna(0.0).to_numpy() > EPS
+    idle_free = ((con["status"].to_numpy() == "option") & (con["fixed_cost"].to_numpy(dtype=float) <= 0)
+                 & ~used & (L.to_numpy() <= EPS))
+    return (y.to_numpy() > 0.5) & ~idle_free
 
 
 def _summary(inputs: Inputs, result, plan: pd.DataFrame, coverage: pd.DataFrame, contracts: pd.DataFrame):

@@ -388,7 +388,8 @@ def test_chart_with_empty_data_still_writes_a_valid_table(tmp_path):
 
 # ------------------------------------------------------------- LibreOffice
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
-def test_libreoffice_opens_the_workbook(tmp_path):
+def test_libreoffice_opens_the_workbook(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "TABLE_MAX_CELLS", 100)  # plan: autofilter; others: tables
     frame = _plan_frame(20)
     frame["region"] = ["=1+1", "-x", None, "@a", "\tb"] * 4
     path = _write(tmp_path, [
@@ -408,3 +409,6 @@ def test_libreoffice_opens_the_workbook(tmp_path):
     assert proc.returncode == 0, proc.stderr
     pdf = out / "out.pdf"
     assert pdf.exists() and pdf.stat().st_size > 1000
+    wb = _load(path)
+    assert not wb["plan"].tables and wb["plan"].auto_filter.ref == "A1:G21"
+    assert wb["summary"].tables["tbl_summary"].ref == "A1:B3"

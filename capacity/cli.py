@@ -157,5 +157,51 @@ def _summary_text(res) -> str:
     return "\n".join(lines)
 
 
+@main.command()
+@click.argument("workbook", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Comparison workbook (default outputs/<input stem>-compare.xlsx).")
+@click.option("--vary", "vary", multiple=True, metavar="SHEET:ID:COLUMN=V1,V2,...",
+              help="Values for one input cell (settings: SHEET:KEY=V1,...); several --vary form their product.")
+@click.option("--cvar", type=click.FloatRange(0, 1, max_open=True), default=0.9, show_default=True,
+              help="Level of the CVaR of scenario costs.")
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel solves (default: one per core).")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", help="Run the solves on an existing Dask cluster.")
+@click.pass_context
+def compare(ctx, workbook: Path, output: Path | None, vary, cvar, workers, scheduler):
+    """Compare contract terms and other input variants against uncertain demand."""
+    import time
+
+    from capacity import compare as cmp
+
+    start = time.perf_counter()
+    res = cmp.compare(workbook, output, vary=list(vary), cvar=cvar, workers=workers, scheduler=scheduler,
+                      progress=_progress(start), command_line=" ".join(["capacity"] + sys.argv[1:]))
+    if res.summary_text:
+        click.echo(res.summary_text)
+    if res.message:
+        click.echo(res.message, err=True)
+    click.echo(f"wrote {res.output}" if res.output else "nothing written.", err=True)
+    ctx.exit(res.exit_code)
+
+
+@main.command()
+@click.argument("output", type=click.Path(path_type=Path))
+@click.option("--input", "input_path", type=click.Path(path_type=Path),
+              help="The input workbook (default: the file named in the run sheet, beside OUTPUT or in inputs/).")
+@click.pass_context
+def audit(ctx, output: Path, input_path: Path | None):
+    """Re-check an output workbook against its input without trusting it: exit 0 verified, 5 mismatch."""
+    import time
+
+    from capacity import audit as aud
+
+    start = time.perf_counter()
+    res = aud.audit(output, input_path, progress=_progress(start))
+    for line in res.lines:
+        click.echo(line)
+    ctx.exit(res.exit_code)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -112,8 +112,13 @@ def plan(
     progress(f"writing {output}")
     run_info = run_sheet(inputs, built, result, timings, started, command_line, write_started=t0)
     res.run_info = run_info
-    safety.atomic_write(output, lambda tmp: write_plan_workbook(tmp, inputs, tables, checks, run_info))
-    timings["write_s"] = time.perf_counter() - t0
+    def write(tmp):
+        write_plan_workbook(tmp, inputs, tables, checks, run_info)
+        timings["write_s"] = time.perf_counter() - t0
+        record_write_seconds(tmp, timings["write_s"])
+
+    safety.atomic_write(output, write)
+    run_info.loc[run_info["key"] == "seconds_write", "value"] = round(timings["write_s"], 3)
     res.output = output
     if (checks["result"] != "pass").any():
         res.exit_code = EXIT_NO_SOLUTION
@@ -158,7 +163,7 @@ def run_sheet(inputs, built, result, timings: dict, started: dt.datetime, comman
     for key in ("read_s", "build_s", "solve_s", "tables_s"):
         rows.append((f"seconds_{key[:-2]}", round(timings.get(key, float("nan")), 3)))
     if write_started is not None:
-        rows.append(("seconds_write", "see stderr (the workbook cannot time its own save)"))
+        rows.append(("seconds_write", WRITE_SECONDS_SENTINEL))
     rows += [
         ("solver", f"HiGHS {stats.get('solver_version', '')}".strip()),
         ("solver_status", result.status),
@@ -168,6 +173,30 @@ def run_sheet(inputs, built, result, timings: dict, started: dt.datetime, comman
         ("mip_gap", result.gap),
     ]
     return pd.DataFrame(rows, columns=["key", "value"])
+
+
+# The run sheet states how long writing the workbook took, which is known only
+# after the file is saved: the cell holds this sentinel, and the saved sheet's
+# XML is patched with the measured seconds (every other part is copied as is).
+WRITE_SECONDS_SENTINEL = -987654321.25  # written by XlsxWriter as <v>-987654321.25</v>
+
+
+def record_write_seconds(path, seconds: float) -> None:
+    import os
+    import shutil
+    import zipfile
+
+    needle = f"<v>{WRITE_SECONDS_SENTINEL}</v>".encode()
+    patched = f"{Path(path)}.patch"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(patched, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            with src.open(info) as fh:
+                data = fh.read()
+            if info.filename.startswith("xl/worksheets/") and needle in data:
+                data = data.replace(needle, f"<v>{round(seconds, 3)}</v>".encode())
+            dst.writestr(info, data)
+    shutil.copymode(path, patched)
+    os.replace(patched, path)
 
 
 def write_plan_workbook(path, inputs, tables, checks: pd.DataFrame, run_info: pd.DataFrame) -> None:

@@ -141,3 +141,17 @@ def test_libreoffice_opens_the_output(planned, tmp_path):
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "small-plan.pdf").stat().st_size > 10_000
+
+
+def test_run_sheet_has_provenance_and_real_timings(planned, small_path):
+    from capacity.reader import read_workbook, sha256_of
+
+    _, out = planned
+    run = dict(row[:2] for row in read_workbook(out).sheets["run"].cells[1:])
+    assert run["input_sha256"] == sha256_of(small_path)
+    assert run["input_file"] == "small.xlsx"
+    for key in ("seconds_read", "seconds_build", "seconds_solve", "seconds_write"):
+        assert isinstance(run[key], float) and 0 <= run[key] < 60, key
+    assert run["model_binaries"] == 2 and run["model_variables"] > 100
+    assert run["solver_status"] == "optimal"
+    assert run["version:pyomo"] and run["version:highspy"]

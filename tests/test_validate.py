@@ -237,3 +237,13 @@ def test_schema_defaults_match_settings_dataclass():
             assert f.default == col.default, f.name
         else:
             assert col.required, f.name
+
+
+def test_committed_column_reference_is_generated_from_the_schema():
+    from pathlib import Path
+
+    from capacity.docs import workbook_reference
+
+    committed = (Path(__file__).resolve().parents[1] / "docs" / "workbook.md").read_text()
+    assert committed == workbook_reference(), "run: python -m capacity.docs > docs/workbook.md"
+    assert "| `max_fte` | a number > 0 | required | Most FTE the supplier provides. |" in committed

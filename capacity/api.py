@@ -212,7 +212,9 @@ def write_plan_workbook(path, inputs, tables, checks: pd.DataFrame, run_info: pd
     tasks = {c: "number" for c in ("attempted", "completed", "escalated", "lost", "demand")}
     sheets = [
         SheetSpec("summary", _summary_for_sheet(t.summary), note="Headline figures; scenario-weighted "
-                  "(expected) values. Charts: expected FTE by source, completion share by week, cost by source."),
+                  "(expected) values. Charts: expected FTE by source, completion share by week, cost by source.",
+                  row_formats={k: ("share" if "share" in k or k == "mip_gap" else "money")
+                               for k in t.summary["key"] if k not in ("status", "currency")}),
         SheetSpec("plan", t.plan, {**fte, **money, **hours, **share, "week": "int", "week_start": "date"},
                   note="Headcount, hours and cost by scenario, week, region and unit (contract or source); "
                        "scenario 'expected' = probability-weighted."),
@@ -251,12 +253,13 @@ def _summary_charts(inputs, t) -> list:
     cov = t.coverage[t.coverage["scenario"] == "expected"]
     share = cov.groupby(["week", "work_type"])[["completed", "demand"]].sum()
     share = (share["completed"] / share["demand"].where(share["demand"] > 0)).unstack("work_type").reset_index()
-    cost = plan.groupby("unit", sort=False)["cost"].sum()
     fixed = t.contracts.set_index("contract")["fixed_cost"]
-    cost = cost.add(fixed, fill_value=0.0).rename("expected cost").rename_axis("unit").reset_index()
+    by_unit = plan.groupby("unit", sort=False)["cost"].sum().add(fixed, fill_value=0.0)
+    cost = (by_unit.groupby(by_unit.index.map(source_of), sort=False).sum()
+            .rename("expected cost").rename_axis("source").reset_index())
     return [
         ChartSpec("summary", "D2", "column_stacked", "Expected FTE by source", fte, y_title="FTE", x_title="week"),
         ChartSpec("summary", "D20", "line", "Expected completion share by week", share, y_title="share completed",
                   x_title="week", y_format="share"),
-        ChartSpec("summary", "D38", "bar", "Expected cost by unit", cost, x_title=inputs.settings.currency),
+        ChartSpec("summary", "D38", "bar", "Expected cost by source (incl. fixed contract costs)", cost, x_title=inputs.settings.currency),
     ]

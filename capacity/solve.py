@@ -73,6 +73,22 @@ def _no_updates(solver) -> None:
         setattr(au, name, False)
 
 
+def _use_threads(opts: dict, threads: int | None) -> None:
+    """Ask HiGHS for ``threads`` threads.
+
+    HiGHS runs on one process-wide task scheduler, created by the first solve
+    with that solve's thread count; a later solve asking for a different count
+    fails with model status 'Not Set' (and the run ends with "no solution").
+    Resetting the scheduler lets the next solve create it with the count asked
+    for (tests/test_determinism.py: the same tables with and without
+    --threads).
+    """
+    if threads is None:
+        return
+    highspy.Highs.resetGlobalScheduler(True)
+    opts["threads"] = int(threads)
+
+
 def _status(tc, has_solution: bool) -> str:
     if tc == TC.convergenceCriteriaSatisfied:
         return "optimal" if has_solution else "error"
@@ -177,8 +193,7 @@ def explain_infeasibility(built: BuiltModel, *, time_limit=None, threads=None,
     solver = _Highs()
     _no_updates(solver)
     opts = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False)
-    if threads is not None:
-        opts["threads"] = int(threads)
+    _use_threads(opts, threads)
     if time_limit is not None:
         opts["time_limit"] = float(time_limit)
     res = solver.solve(el.model, **opts)
@@ -257,8 +272,7 @@ def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float 
     solver = _Highs()
     _no_updates(solver)
     opts = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False)
-    if threads is not None:
-        opts["threads"] = int(threads)
+    _use_threads(opts, threads)
     if time_limit is not None and not (isinstance(time_limit, float) and math.isnan(time_limit)):
         opts["time_limit"] = float(time_limit)
     if is_mip and mip_gap is not None:

@@ -84,7 +84,8 @@ def read_workbook(path: str | Path) -> RawWorkbook:
     try:
         for meta in book.sheets_metadata:
             name = meta.name
-            hidden = "Visible" not in str(meta.visible)
+            # str() is e.g. 'SheetVisibleEnum.Hidden': compare the member name, not a substring
+            hidden = str(meta.visible).rsplit(".", 1)[-1] != "Visible"
             if "WorkSheet" not in str(meta.typ):
                 continue  # chart sheets and macro sheets hold no tables
             sheet = book.get_sheet_by_name(name)

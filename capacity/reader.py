@@ -96,10 +96,7 @@ def read_workbook(path: str | Path) -> RawWorkbook:
                     f"a workbook for capacity has at most {MAX_ROWS:,} rows and {MAX_COLS:,} columns per sheet"
                 )
             cells = sheet.to_python(skip_empty_area=False) if end is not None else []
-            merged = [
-                (r.start[0], r.start[1], r.end[0], r.end[1])
-                for r in (sheet.merged_cell_ranges or [])
-            ] if hasattr(sheet, "merged_cell_ranges") else []
+            merged = [_merged_range(r) for r in (getattr(sheet, "merged_cell_ranges", None) or [])]
             sheets[name] = RawSheet(name=name, cells=cells, hidden=hidden, merged=merged)
     except Exception as exc:
         if hasattr(exc, "issues"):
@@ -110,6 +107,13 @@ def read_workbook(path: str | Path) -> RawWorkbook:
     if _has_formulas(path):
         _mark_formulas_without_values(path, sheets)
     return RawWorkbook(path=str(path), sha256=sha256_of(path), sheets=sheets)
+
+
+def _merged_range(r) -> tuple[int, int, int, int]:
+    """(r0, c0, r1, c1) of a merged range: python-calamine gives ((r0, c0), (r1, c1))
+    (older versions an object with .start / .end)."""
+    start, end = (r.start, r.end) if hasattr(r, "start") else (r[0], r[1])
+    return (int(start[0]), int(start[1]), int(end[0]), int(end[1]))
 
 
 def _short(exc: Exception) -> str:

@@ -353,13 +353,41 @@ def check_references(book: Book, out: Collector, weeks: int | None) -> None:
                 where = p.cell(i, col.name)
                 if value not in ids:
                     what = col.ref.rstrip("s").replace("_", " ")
-                    out.error(name, where, f"unknown {what} '{value}' (not in sheet {col.ref})")
+                    twin = _space_twin(value, ids)
+                    if twin is None:
+                        out.error(name, where, f"unknown {what} '{value}' (not in sheet {col.ref})")
+                    else:
+                        out.error(name, where, f"unknown {what} {_visible(value)} (not in sheet {col.ref}): it "
+                                               f"differs from {_visible(twin)} only in its spaces (a non-breaking "
+                                               "or doubled space?); retype it")
                 elif col.ref_filter == S.REGIONAL and kinds.get(value) == CONTRACTOR:
                     out.error(name, where, f"{col.name} must be a regional source (eho, redeployed or hire); "
                                            f"'{value}' is a contractor")
                 elif col.ref_filter == S.CONTRACTOR_ONLY and kinds.get(value) not in (None, CONTRACTOR):
                     out.error(name, where, f"{col.name} must be a contractor source; '{value}' is "
                                            f"{kinds[value]}")
+
+
+def _squash(text) -> str | None:
+    return " ".join(text.split()) if isinstance(text, str) else None
+
+
+def _space_twin(value, ids) -> str | None:
+    """The id that ``value`` matches once runs of spaces of any kind (non-breaking
+    included) count as one plain space, if any."""
+    key = _squash(value)
+    if key is None:
+        return None
+    for other in ids:
+        if isinstance(other, str) and other != value and _squash(other) == key:
+            return other
+    return None
+
+
+def _visible(text: str) -> str:
+    """'text' with any space other than a plain one shown as an escape (e.g. \\u00a0)."""
+    shown = "".join(c if c == " " or not c.isspace() else f"\\u{ord(c):04x}" for c in text)
+    return f"'{shown}'"
 
 
 def check_probabilities(book: Book, out: Collector, weeks: int | None) -> None:

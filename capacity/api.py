@@ -46,6 +46,7 @@ class PlanResult:
     timings: dict = field(default_factory=dict)
     run_info: pd.DataFrame | None = None
     message: str = ""
+    diagnosis: object = None  # capacity.diagnose.Diagnosis when infeasible
 
 
 def default_output(input_path: Path, suffix: str = "plan") -> Path:
@@ -99,6 +100,19 @@ def plan(
         families = ", ".join(getattr(result, "infeasible_families", []) or [])
         res.message = (f"the model is infeasible; constraint families involved: {families or 'unknown'}"
                        if status == "infeasible" else f"no solution: {result.termination}")
+        if status == "infeasible":
+            # explain it in input terms and write a diagnostic workbook (sheet `infeasibility`)
+            from capacity.diagnose import diagnose, write_diagnosis
+
+            t0 = time.perf_counter()
+            progress("explaining the infeasibility in input terms")
+            res.diagnosis = diagnose(inputs, result)
+            timings["diagnose_s"] = time.perf_counter() - t0
+            progress(f"writing the diagnosis to {output}")
+            res.run_info = run_sheet(inputs, built, result, timings, started, command_line)
+            safety.atomic_write(output, lambda tmp: write_diagnosis(tmp, res.diagnosis, res.run_info,
+                                                                    inputs.settings.currency))
+            res.output = output
         return res
 
     t0 = time.perf_counter()

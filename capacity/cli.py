@@ -127,6 +127,8 @@ def plan(ctx, workbook: Path, output: Path | None, time_limit, mip_gap, threads)
         click.echo(_summary_text(res))
     if res.message:
         click.echo(res.message, err=True)
+    for line in getattr(res.diagnosis, "lines", None) or []:
+        click.echo(line, err=True)
     if res.output is not None:
         click.echo(f"wrote {res.output} ({time.perf_counter() - start:.1f}s)", err=True)
     else:

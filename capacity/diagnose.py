@@ -65,6 +65,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from capacity.inputs import Inputs
 
 TOL = 1e-6
+MAX_LINES = 12  # printed per part; the sheet has every row
 FOUND_PRESOLVE = "pre-solve check"
 FOUND_ELASTIC = "elastic model"
 TABLE_COLUMNS = ["found_by", "family", "equation", "scenario", "week", "region", "unit", "work_type",
@@ -432,7 +433,15 @@ def _context(inputs: Inputs):
 
 
 def _limits_at(inputs: Inputs, lim: RegionalLimits, reg_g, con_g, r: str, t: int, k: str) -> list[dict]:
-    """Every able unit for work type k in region r, week t: what it can do at most and why."""
+    """Every able unit for work type k in region r, week t: what it can do at most and why
+    (the same in every scenario: computed once, copies returned)."""
+    cache = reg_g.setdefault("_cache", {})
+    if (r, t, k) not in cache:
+        cache[(r, t, k)] = _limits_uncached(inputs, lim, reg_g, con_g, r, t, k)
+    return [dict(d) for d in cache[(r, t, k)]]
+
+
+def _limits_uncached(inputs: Inputs, lim: RegionalLimits, reg_g, con_g, r: str, t: int, k: str) -> list[dict]:
     o = inputs.origin
     out = []
     for u in reg_g.get((r, t, k), ()):
@@ -802,7 +811,10 @@ def diagnose(inputs: Inputs, result=None, *, conflicts: list[Conflict] | None = 
     if conflicts:
         lines.append(f"The inputs conflict ({len(conflicts)} region-week-scenario row"
                      f"{'s' if len(conflicts) != 1 else ''} of eq 13, found from the inputs alone):")
-        lines += ["  " + x for x in _conflict_lines(inputs, conflicts)]
+        cl = _conflict_lines(inputs, conflicts)
+        lines += ["  " + x for x in cl[:MAX_LINES]]
+        if len(cl) > MAX_LINES:
+            lines.append(f"  ... and {len(cl) - MAX_LINES} more like these (every row is in the infeasibility sheet)")
     if len(erows):
         el = _elastic_lines(inputs, erows)
         if conflicts:
@@ -814,7 +826,9 @@ def diagnose(inputs: Inputs, result=None, *, conflicts: list[Conflict] | None = 
         else:
             lines.append("The smallest changes that make a plan possible (elastic model: penalised slack on "
                          "the hard rules):")
-            lines += ["  " + x for x in el]
+            lines += ["  " + x for x in el[:MAX_LINES]]
+            if len(el) > MAX_LINES:
+                lines.append(f"  ... and {len(el) - MAX_LINES} more (every row is in the infeasibility sheet)")
     if families:
         lines.append("Rule families that cannot all hold together: "
                      + "; ".join(_family_inputs(inputs, f) for f in families) + ".")

@@ -121,7 +121,7 @@ def test_text_from_input_never_becomes_a_formula(tmp_path):
     assert cells and all(c.data_type == "s" and c.value.startswith("'=") for c in cells)
 
 
-def test_infeasible_exits_3_and_writes_nothing(tmp_path):
+def test_infeasible_exits_3_and_writes_only_a_diagnosis(tmp_path):
     tables = small_tables()
     # every complex case completed everywhere, but no source can do complex work
     tables["work_types"].loc[0, "min_completion_share"] = 1.0
@@ -131,7 +131,8 @@ def test_infeasible_exits_3_and_writes_nothing(tmp_path):
     r = CliRunner().invoke(main, ["plan", str(src), "-o", str(out)])
     assert r.exit_code == 3, r.output
     assert "infeasible" in r.stderr and "eq 13" in r.stderr
-    assert not out.exists()
+    names = openpyxl.load_workbook(out, read_only=True).sheetnames
+    assert "infeasibility" in names and "plan" not in names  # a diagnostic workbook, not a plan
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")

@@ -194,6 +194,9 @@ def read_output(path: Path, problems: list[str]) -> tuple[object, dict[str, Tabl
     from capacity.reader import read_workbook
 
     raw = read_workbook(path)
+    if "infeasibility" in raw.sheets and "plan" not in raw.sheets:
+        raise file_error(f"{path}: records an infeasible input (sheet 'infeasibility'), not a plan; "
+                         "there is nothing to verify")
     missing = [s for s in SHEETS if s not in raw.sheets]
     if missing:
         raise file_error(f"{path}: not an output workbook of capacity plan (no sheet "

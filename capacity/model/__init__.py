@@ -30,7 +30,7 @@ from .regional import add_regional
 from .variables import add_variables
 
 __all__ = ["BuiltModel", "ModelIndex", "Family", "build_model", "elastic_violations",
-           "VAR_LEVELS", "PARTS"]
+           "VAR_LEVELS", "PARTS", "first_stage_values"]
 
 
 @dataclass
@@ -82,7 +82,10 @@ def build_model(inputs: Inputs, *, fixed: dict | None = None, elastic: bool = Fa
     """Build the Pyomo model of formulation.md.
 
     ``fixed``: ``{"y": {contract: 0/1}, "L": {contract: value}}`` fixes first
-    stage decisions (EEV, shadow prices of a MILP). ``elastic``: add
+    stage decisions (EEV, shadow prices of a MILP). It may also hold
+    ``"Ninc"``/``"Ndec"`` (keys ``(contract, week)``) and ``"O"``/``"X"``
+    (keys ``(source, region, week)``): each value is fixed in every scenario
+    (the non-anticipative decisions of eq 14, see :func:`first_stage_values`). ``elastic``: add
     penalised slack to the hard families (eq 3, 4, 5, 7, 8, 9, 10, 11, 13) so
     the model is always feasible; see :func:`elastic_violations` and
     models/README.md#elastic (an addition to the spec).
@@ -114,6 +117,37 @@ def build_model(inputs: Inputs, *, fixed: dict | None = None, elastic: bool = Fa
     return BuiltModel(model=m, index=ix, inputs=inputs, families=ctx.families,
                       var_frames=ctx.frames, var_objs=ctx.objs, stats=stats, elastic=elastic,
                       fixed=fixed, trivially_infeasible=ctx.trivially_infeasible)
+
+
+def first_stage_values(built: BuiltModel, values: dict, reveal_week: int | None = None) -> dict:
+    """The first-stage decisions of a solved model, as ``build_model(fixed=...)`` takes them.
+
+    ``values``: ``SolveResult.values``. Returns ``y`` and ``L`` for every
+    contract and, for the decisions that eq 14 makes equal in every scenario
+    (``t - lag < reveal_week``), ``Ninc``/``Ndec`` by ``(contract, week)`` and
+    ``O``/``X`` by ``(source, region, week)``, read from the first scenario.
+    Used for the EEV: the expected-value problem's first stage fixed in the
+    stochastic problem (whose scenarios differ).
+    """
+    ix = built.index
+    reveal = int(built.inputs.settings.reveal_week if reveal_week is None else reveal_week)
+    w0 = ix.scenarios[0]
+    con = ix.contracts.set_index("contract")
+    out = {name: {k: float(v) for k, v in values[name].items()} for name in ("y", "L")}
+    specs = (("Ninc", ix.contract_weeks, "contract", con["lead_weeks"]),
+             ("Ndec", ix.contract_weeks, "contract", con["notice_weeks"]),
+             ("O", ix.regional, "source", ix.sources["lead_weeks"]),
+             ("X", ix.regional, "source", ix.sources["notice_weeks"]))
+    for name, frame, unit, lag in specs:
+        levels = VAR_LEVELS[name]
+        sel = frame[(frame["scenario"] == w0)
+                    & (frame["week"].to_numpy() - frame[unit].map(lag).to_numpy(dtype=int) < reveal)]
+        series = values[name]
+        idx = pd.MultiIndex.from_frame(sel[levels])
+        vals = series.reindex(idx).fillna(0.0).to_numpy(dtype=float)
+        keys = [k[:-1] for k in idx]  # drop the scenario (last level)
+        out[name] = dict(zip(keys, np.maximum(vals, 0.0).tolist()))
+    return out
 
 
 def elastic_violations(built: BuiltModel, tol: float = 1e-6) -> pd.DataFrame:

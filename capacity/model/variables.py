@@ -9,6 +9,7 @@ availability become penalised rows instead (regional.py / contracts.py).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 
 from .core import Context
@@ -60,3 +61,31 @@ def add_variables(ctx: Context, fixed: dict | None = None) -> None:
 
     ctx.add_var("A", ix.work, VAR_LEVELS["A"], doc="attempted tasks")
     ctx.add_var("U", ix.unserved, VAR_LEVELS["U"], doc="unattempted tasks")
+
+    # first-stage values of the scenario-indexed decisions (EEV): keyed without
+    # the scenario, each value is fixed in every scenario
+    for name in STAGE_ONE_VARS:
+        if fixed.get(name):
+            _fix_every_scenario(ctx, name, fixed[name])
+
+
+# decisions that are first stage where t - lag < reveal_week (formulation.md eq 14)
+STAGE_ONE_VARS = ("Ninc", "Ndec", "O", "X")
+
+
+def _fix_every_scenario(ctx: Context, name: str, values: dict) -> None:
+    """Fix ``name`` at ``values[key]`` in every scenario (key = levels without scenario)."""
+    levels = [lv for lv in VAR_LEVELS[name] if lv != "scenario"]
+    keys = list(values)
+    query = pd.DataFrame([k if isinstance(k, tuple) else (k,) for k in keys], columns=levels)
+    query["_value"] = np.maximum(np.asarray([values[k] for k in keys], dtype=float), 0.0)
+    if "week" in query:
+        query["week"] = query["week"].astype(int)
+    got = query.merge(ctx.frames[name][levels + ["pos"]], on=levels, how="left")
+    missing = got[got["pos"].isna() & (got["_value"] > 0)]
+    if len(missing):
+        raise ValueError(f"fixed {name}: no such variable for {tuple(missing.iloc[0][levels])}")
+    got = got.dropna(subset=["pos"])
+    objs = ctx.objs[name]
+    for pos, value in zip(got["pos"].to_numpy(dtype=np.int64).tolist(), got["_value"].tolist()):
+        objs[pos].fix(value)

@@ -271,3 +271,19 @@ def test_dask_gives_the_same_numbers(small_path, tmp_path):
     mb = dict(zip(remote.measures["key"], remote.measures["value"]))
     for k, v in ma.items():
         assert mb[k] == pytest.approx(v, rel=1e-7, abs=1e-6), k
+
+
+def test_eev_infinite_when_the_mean_plan_cannot_serve_a_scenario():
+    from factory import simple
+
+    # all of the work must be done (min_completion_share 1); staff are fixed before the reveal in
+    # week 3, so the plan for the mean demand (5) is too small for the high scenario (10)
+    inp = simple(weeks=4, scenarios=[("low", 0.5), ("high", 0.5)], reveal_week=3,
+                 work_types=[dict(work_type="case", tasks_per_case=1, value_per_task=100,
+                                  min_completion_share=1.0)],
+                 demand={("low", "R1"): [0, 0, 0, 0], ("high", "R1"): [400, 400, 400, 400]})
+    m, recs = _sp(inp)
+    assert recs["base"]["status"] == "optimal" and recs["eev"]["status"] == "infeasible"
+    assert m["eev"] == "inf" and m["vss"] == "inf"
+    table, notes = C.measures_table(inp, recs, 0.9)
+    assert "infeasible" in table.set_index("key").loc["eev", "note"] and notes

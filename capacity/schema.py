@@ -338,7 +338,7 @@ CONTRACTS = Sheet(
 )
 
 _AVAIL_WEEK = Column(
-    "week", NUMBER, "Most FTE of that source the region can field that week.", default=0.0, ge=0, blank="0"
+    "fte", NUMBER, "Most FTE of that source the region can field that week.", default=0.0, ge=0, blank="0"
 )
 _DEMAND_WEEK = Column("cases", NUMBER, "New cases needing tracing that week.", required=True, ge=0)
 

@@ -141,11 +141,7 @@ def parse_value(col: S.Column, value: Any) -> tuple[Any, str | None]:
     if col.type in (S.ID, S.TEXT, S.REF):
         if isinstance(value, bool):
             return BLANK, bad
-        if isinstance(value, float):
-            return (str(int(value)) if value.is_integer() else repr(value)), None
-        if isinstance(value, (dt.datetime, dt.date)):
-            return value.isoformat(), None
-        return str(value).strip(), None
+        return id_text(value), None
     if col.type == S.ENUM:
         text = str(value).strip() if isinstance(value, str) else None
         return (text, None) if text in col.choices else (BLANK, bad)
@@ -168,7 +164,20 @@ def parse_value(col: S.Column, value: Any) -> tuple[Any, str | None]:
     return number, None
 
 
-def _week_of(header: Any) -> int | None:
+def id_text(value: Any) -> str:
+    """A text or id cell as the validator reads it: 2020.0 -> '2020', dates in
+    ISO form, text trimmed. Shared with :mod:`capacity.variants`, which must
+    find rows by id exactly as validation names them."""
+    if _is_blank(value):
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def week_of(header: Any) -> int | None:
     """A wide sheet's week header: 3, 3.0 or '3' -> 3; anything else None."""
     if isinstance(header, bool):
         return None
@@ -191,7 +200,7 @@ def _header(raw: RawSheet, sheet: S.Sheet, out: Collector, weeks: int | None) ->
             continue
         where = cell_ref(0, c0)
         if sheet.layout == S.WIDE:
-            week = _week_of(value)
+            week = week_of(value)
             if week is not None:
                 if week in parsed.weeks:
                     out.error(sheet.name, where, f"duplicate week column {week} "

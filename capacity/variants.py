@@ -39,6 +39,7 @@ import click
 from capacity import schema as S
 from capacity.errors import InputError, Issue, cell_ref
 from capacity.reader import RawSheet, RawWorkbook
+from capacity.validate import id_text, week_of
 
 EXPERIMENTS = "experiments"
 EXPERIMENT_COLUMNS = ("variant", "sheet", "id", "column", "value")
@@ -119,31 +120,6 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _norm_id(value: Any) -> str:
-    """A cell holding an id, as the validator reads it (2020.0 -> '2020')."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, int):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _week_of(header: Any) -> int | None:
-    if isinstance(header, bool):
-        return None
-    if isinstance(header, (int, float)) and float(header).is_integer():
-        return int(header)
-    if isinstance(header, str) and header.strip().isdigit():
-        return int(header.strip())
-    return None
-
-
 # ------------------------------------------------------------------ --vary
 def parse_vary(spec: str) -> tuple[str, str, str, list[Any]]:
     """``SHEET:ID:COLUMN=V1,V2`` -> (sheet, id, column, values); raises VaryError."""
@@ -210,7 +186,7 @@ def experiment_variants(raw: RawWorkbook) -> list[Variant]:
     sheet = raw.sheets.get(EXPERIMENTS)
     if sheet is None or not sheet.cells:
         return []
-    header = {(_norm_id(h)): c0 for c0, h in enumerate(sheet.cells[0]) if not _blank(h)}
+    header = {(id_text(h)): c0 for c0, h in enumerate(sheet.cells[0]) if not _blank(h)}
     missing = [c for c in EXPERIMENT_COLUMNS if c not in header]
     if missing:
         raise InputError([Issue(EXPERIMENTS, "A1", f"missing column '{c}' (the experiments sheet needs columns "
@@ -220,12 +196,12 @@ def experiment_variants(raw: RawWorkbook) -> list[Variant]:
         cell = {c: sheet.value(r0, header[c]) for c in EXPERIMENT_COLUMNS}
         if all(_blank(v) for v in cell.values()):
             continue
-        name = _norm_id(cell["variant"])
+        name = id_text(cell["variant"])
         if not name:
             raise InputError([Issue(EXPERIMENTS, cell_ref(r0, header["variant"]), "variant is required")])
         var = out.setdefault(name, Variant(name, [], origin="experiments"))
-        sheet_name, rid = _norm_id(cell["sheet"]), _norm_id(cell["id"])
-        column = _norm_id(cell["column"]) or ("value" if sheet_name == "settings" else "")
+        sheet_name, rid = id_text(cell["sheet"]), id_text(cell["id"])
+        column = id_text(cell["column"]) or ("value" if sheet_name == "settings" else "")
         if not sheet_name or not rid or not column:
             what = "sheet" if not sheet_name else "id" if not rid else "column"
             var.error = var.error or f"{EXPERIMENTS}!{cell_ref(r0, header[what])}: {what} is required"
@@ -238,7 +214,7 @@ def experiment_variants(raw: RawWorkbook) -> list[Variant]:
 # ------------------------------------------------------------- applying
 def _header_col(sheet: RawSheet, name: str) -> int | None:
     for c0, h in enumerate(sheet.cells[0] if sheet.cells else []):
-        if not _blank(h) and _norm_id(h) == name:
+        if not _blank(h) and id_text(h) == name:
             return c0
     return None
 
@@ -263,20 +239,20 @@ def locate(raw: RawWorkbook, edit: Edit) -> tuple[int, int, bool]:
         if kc is None or vc is None:
             raise EditError("sheet 'settings' has no 'key'/'value' header")
         for r0 in range(1, len(sheet.cells)):
-            if _norm_id(sheet.value(r0, kc)) == edit.id:
+            if id_text(sheet.value(r0, kc)) == edit.id:
                 return r0, vc, False
         if edit.id in spec.column_names:
             return len(sheet.cells), vc, True
         raise EditError(f"unknown setting '{edit.id}' (settings: {', '.join(spec.column_names)})")
     # the column
     new_column = False
-    week = _week_of(edit.column) if spec.layout == S.WIDE else None
+    week = week_of(edit.column) if spec.layout == S.WIDE else None
     c0 = None
     for i, h in enumerate(sheet.cells[0]):
-        if week is not None and _week_of(h) == week:
+        if week is not None and week_of(h) == week:
             c0 = i
             break
-        if week is None and not _blank(h) and _norm_id(h) == edit.column:
+        if week is None and not _blank(h) and id_text(h) == edit.column:
             c0 = i
             break
     if c0 is None:
@@ -297,7 +273,7 @@ def locate(raw: RawWorkbook, edit: Edit) -> tuple[int, int, bool]:
     if len(parts) != len(spec.key):
         raise EditError(f"rows of sheet '{edit.sheet}' are named {ID_SEP.join(spec.key)} (got '{edit.id}')")
     for r0 in range(1, len(sheet.cells)):
-        if all(_norm_id(sheet.value(r0, k)) == p.strip() for k, p in zip(key_cols, parts)):
+        if all(id_text(sheet.value(r0, k)) == p.strip() for k, p in zip(key_cols, parts)):
             return r0, c0, new_column
     raise EditError(f"sheet '{edit.sheet}' has no row '{edit.id}'")
 

@@ -60,7 +60,11 @@ def _interrupt(workbook: Path, out_dir: Path, marker: str, delay: float, timeout
     sent = False
     if got and proc.poll() is None:
         time.sleep(delay)
-        if proc.poll() is None:
+        # Under load this thread can see the marker late: send only while the
+        # stage is really under way (for the write: its temp file exists and
+        # the output does not), else report that the moment was missed.
+        writing = any(".tmp" in p.name for p in out_dir.iterdir()) and not out.exists()
+        if proc.poll() is None and (marker != "writing " or writing):
             proc.send_signal(signal.SIGINT)
             sent = True
     try:
@@ -77,7 +81,13 @@ def _interrupt(workbook: Path, out_dir: Path, marker: str, delay: float, timeout
     ("write", "writing ", 0.3),
 ])
 def test_ctrl_c_leaves_no_partial_output(big_workbook, tmp_path, stage, marker, delay):
-    code, err, out, sent = _interrupt(big_workbook, tmp_path, marker, delay)
+    for attempt in range(3):  # a loaded machine can miss the moment; never a wrong verdict
+        folder = tmp_path / f"try{attempt}"
+        folder.mkdir()
+        code, err, out, sent = _interrupt(big_workbook, folder, marker, delay)
+        if sent:
+            break
+    tmp_path = folder
     assert sent, f"the run ended before SIGINT could be sent during the {stage} (exit {code}):\n{err}"
     assert code != 0, err
     assert not out.exists(), f"an output file was left after Ctrl-C during the {stage}"

@@ -55,7 +55,10 @@ def _scen(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _skill_terms(inputs: Inputs) -> pd.DataFrame:
-    """Per (source, work_type): hours per attempted task a, p, e (formulation.md)."""
+    """Per (source, work_type): hours per attempted task a, p, e (formulation.md).
+
+    Computed again here on purpose, from the input alone: the audit must not
+    trust the coefficients the model was built with."""
     sk = inputs.skills.reset_index()
     p, e = sk["success_rate"].to_numpy(float), sk["escalation_share"].to_numpy(float)
     sk["a"] = (sk["minutes_per_task"].to_numpy(float) + sk["handoff_minutes"].to_numpy(float) * (1 - p) * e) / 60

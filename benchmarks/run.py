@@ -47,6 +47,7 @@ def one(size: str, threads: int | None, time_limit: float | None) -> dict:
                                                                     "write_s")},
             "total_s": total, "variables": stats.get("variables"), "constraints": stats.get("constraints"),
             "nonzeros": stats.get("nonzeros"), "binaries": stats.get("binaries"), "peak_mib": peak_mib,
+            "highs_s": stats.get("highs_s"), "dual_s": stats.get("dual_s"),
             "checks": "pass" if res.checks is not None and (res.checks["result"] == "pass").all() else "fail"}
 
 
@@ -60,7 +61,7 @@ def main() -> None:
     if a.child:
         print(json.dumps(one(a.child, a.threads, a.time_limit)))
         return
-    cols = ["size", "status", "read_s", "build_s", "solve_s", "tables_s", "write_s", "total_s", "variables",
+    cols = ["size", "status", "read_s", "build_s", "solve_s", "highs_s", "dual_s", "tables_s", "write_s", "total_s", "variables",
             "constraints", "nonzeros", "binaries", "peak_mib", "checks"]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))

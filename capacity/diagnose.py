@@ -307,13 +307,10 @@ def contract_limits(inputs: Inputs) -> pd.DataFrame:
 
 
 def _skills(inputs: Inputs) -> pd.DataFrame:
-    sk = inputs.skills.reset_index()
-    p = sk["success_rate"].to_numpy(dtype=float)
-    e = sk["escalation_share"].fillna(0).to_numpy(dtype=float)
-    h = sk["handoff_minutes"].fillna(0).to_numpy(dtype=float)
-    sk["p"] = p
-    sk["a"] = (sk["minutes_per_task"].to_numpy(dtype=float) + h * (1 - p) * e) / 60.0
-    return sk[["source", "work_type", "p", "a"]]
+    """The model's own coefficients (hours per task a, success p) per skill row."""
+    from capacity.model.index import skill_terms
+
+    return skill_terms(inputs)[["source", "work_type", "p", "a"]]
 
 
 def _targets(inputs: Inputs) -> pd.DataFrame:

@@ -89,6 +89,26 @@ def _fill_inf(series) -> np.ndarray:
     return np.where(np.isnan(arr), np.inf, arr)
 
 
+def skill_terms(inputs: Inputs) -> pd.DataFrame:
+    """Per skill row (source, work_type): hours per attempted task
+    ``a = (m + h(1-p)e)/60``, success ``p``, escalation share ``e`` (0 where the
+    work type does not escalate), ``loss = (1-p)(1-e)``, ``esc = (1-p)e`` and the
+    escalation target ``esc_to`` (formulation.md, Parameters)."""
+    sk = inputs.skills.reset_index()
+    esc_map = {k: (None if _isblank(v) else v) for k, v in inputs.work_types["escalates_to"].items()}
+    sk["esc_to"] = sk["work_type"].map(esc_map)
+    p = sk["success_rate"].to_numpy(dtype=float)
+    e = np.where(sk["esc_to"].isna().to_numpy(), 0.0, sk["escalation_share"].to_numpy(dtype=float))
+    h = sk["handoff_minutes"].fillna(0).to_numpy(dtype=float)
+    m = sk["minutes_per_task"].to_numpy(dtype=float)
+    sk["p"] = p
+    sk["e"] = e
+    sk["a"] = (m + h * (1 - p) * e) / 60.0
+    sk["loss"] = (1 - p) * (1 - e)
+    sk["esc"] = (1 - p) * e
+    return sk[["source", "work_type", "a", "p", "e", "loss", "esc", "esc_to"]]
+
+
 def build_index(inputs: Inputs) -> ModelIndex:
     st = inputs.settings
     T = st.weeks
@@ -102,19 +122,8 @@ def build_index(inputs: Inputs) -> ModelIndex:
     kinds = src["kind"].to_dict()
 
     # ---- skills with coefficients -------------------------------------------------
-    sk = inputs.skills.reset_index()
     esc_map = {k: (None if _isblank(v) else v) for k, v in wt["escalates_to"].items()}
-    sk["esc_to"] = sk["work_type"].map(esc_map)
-    p = sk["success_rate"].to_numpy(dtype=float)
-    e = np.where(sk["esc_to"].isna().to_numpy(), 0.0, sk["escalation_share"].to_numpy(dtype=float))
-    h = sk["handoff_minutes"].fillna(0).to_numpy(dtype=float)
-    m = sk["minutes_per_task"].to_numpy(dtype=float)
-    sk["p"] = p
-    sk["e"] = e
-    sk["a"] = (m + h * (1 - p) * e) / 60.0
-    sk["loss"] = (1 - p) * (1 - e)
-    sk["esc"] = (1 - p) * e
-    sk = sk[["source", "work_type", "a", "p", "e", "loss", "esc", "esc_to"]]
+    sk = skill_terms(inputs)
 
     # ---- demand that can be positive (closure along escalation) -------------------
     dm = inputs.demand[["scenario", "region", "week", "cases"]].copy()

@@ -63,6 +63,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from capacity.inputs import Inputs
+from capacity.validate import is_blank
 
 TOL = 1e-6
 MAX_LINES = 12  # printed per part; the sheet has every row
@@ -112,10 +113,6 @@ class Diagnosis:
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
-def _blank(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x)) or x == ""
-
-
 def _n(x: float, dp: int = 1) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "?"
@@ -261,15 +258,15 @@ def regional_limits(inputs: Inputs) -> RegionalLimits:
         else:
             win = a
         inc = row["max_increase_per_week"]
-        inc = np.inf if _blank(inc) else float(inc)
+        inc = np.inf if is_blank(inc) else float(inc)
         tr, th = row["trainer"], float(row["training_hours"] or 0.0)
-        trcap = H * avail[s_pos[tr]] / th if not _blank(tr) and tr in s_pos and th > 0 else inf
+        trcap = H * avail[s_pos[tr]] / th if not is_blank(tr) and tr in s_pos and th > 0 else inf
         opencap = np.minimum(np.minimum(win, inc), trcap)
         lead = int(row["lead_weeks"])
         opencap = np.where(weeks[None, :] < 1 + lead, 0.0, opencap)
         cum = np.cumsum(opencap, axis=1)
         sup, ratio = row["supervisor"], float(row["supervision_ratio"] or 0.0)
-        supcap = avail[s_pos[sup]] / ratio if not _blank(sup) and sup in s_pos and ratio > 0 else inf
+        supcap = avail[s_pos[sup]] / ratio if not is_blank(sup) and sup in s_pos and ratio > 0 else inf
         f = np.minimum(np.minimum(a, cum), supcap)
         fmax[i] = f
         below = f < a - TOL

@@ -83,7 +83,8 @@ class Collector:
 # --------------------------------------------------------------------------
 # Cell parsing by column rule
 # --------------------------------------------------------------------------
-def _is_blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
+    """None, NaN or text of only spaces: what every reader of a cell treats as blank."""
     if value is None:
         return True
     if isinstance(value, str) and value.strip() == "":
@@ -133,7 +134,7 @@ def _hint(col: S.Column, value: Any) -> str:
 
 def parse_value(col: S.Column, value: Any) -> tuple[Any, str | None]:
     """Return (parsed value or BLANK, error message or None)."""
-    if _is_blank(value):
+    if is_blank(value):
         if col.required:
             return BLANK, f"{col.name} is required ({col.describe()})"
         return BLANK, None
@@ -168,7 +169,7 @@ def id_text(value: Any) -> str:
     """A text or id cell as the validator reads it: 2020.0 -> '2020', dates in
     ISO form, text trimmed. Shared with :mod:`capacity.variants`, which must
     find rows by id exactly as validation names them."""
-    if _is_blank(value):
+    if is_blank(value):
         return ""
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
@@ -196,7 +197,7 @@ def _header(raw: RawSheet, sheet: S.Sheet, out: Collector, weeks: int | None) ->
     known = set(sheet.column_names) if sheet.layout != S.SETTINGS else {"key", "value"}
     header = raw.cells[0] if raw.cells else []
     for c0, value in enumerate(header):
-        if _is_blank(value):
+        if is_blank(value):
             continue
         where = cell_ref(0, c0)
         if sheet.layout == S.WIDE:
@@ -252,7 +253,7 @@ def _parse_sheet(raw: RawSheet, sheet: S.Sheet, out: Collector, weeks: int | Non
     for r0 in range(1, len(raw.cells)):
         row = raw.cells[r0]
         used = list(parsed.cols.values())
-        if all(_is_blank(row[c]) if c < len(row) else True for c in used):
+        if all(is_blank(row[c]) if c < len(row) else True for c in used):
             continue
         record: dict[str, Any] = {}
         i = len(parsed.records)
@@ -292,7 +293,7 @@ def _parse_settings(raw: RawSheet, parsed: Parsed, out: Collector) -> Parsed:
     seen: dict[str, int] = {}
     for r0 in range(1, len(raw.cells)):
         key_raw = raw.value(r0, kc)
-        if _is_blank(key_raw) and _is_blank(raw.value(r0, vc)):
+        if is_blank(key_raw) and is_blank(raw.value(r0, vc)):
             continue
         key = str(key_raw).strip()
         where = cell_ref(r0, kc)

@@ -39,7 +39,7 @@ import click
 from capacity import schema as S
 from capacity.errors import InputError, Issue, cell_ref
 from capacity.reader import RawSheet, RawWorkbook
-from capacity.validate import id_text, week_of
+from capacity.validate import id_text, is_blank, week_of
 
 EXPERIMENTS = "experiments"
 EXPERIMENT_COLUMNS = ("variant", "sheet", "id", "column", "value")
@@ -66,7 +66,7 @@ class Edit:
     note: str = ""     # why (flexibility variants)
 
     def label(self) -> str:
-        shown = "(blank)" if _blank(self.value) else _show(self.value)
+        shown = "(blank)" if is_blank(self.value) else _show(self.value)
         if self.sheet == "settings":
             return f"{self.id}={shown}"
         return f"{self.id}:{self.column}={shown}"
@@ -109,11 +109,6 @@ def parse_text_value(text: str) -> Any:
     return text
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "") or (
-        isinstance(value, float) and math.isnan(value))
-
-
 def _show(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -146,7 +141,7 @@ def parse_vary(spec: str) -> tuple[str, str, str, list[Any]]:
     for v in values:
         key = (type(v).__name__ if isinstance(v, str) else "number", v)
         if key in seen:
-            raise VaryError(f"{where}: value {_show(v) if not _blank(v) else '(blank)'} given twice")
+            raise VaryError(f"{where}: value {_show(v) if not is_blank(v) else '(blank)'} given twice")
         seen.add(key)
     return sheet, rid, column, values
 
@@ -186,7 +181,7 @@ def experiment_variants(raw: RawWorkbook) -> list[Variant]:
     sheet = raw.sheets.get(EXPERIMENTS)
     if sheet is None or not sheet.cells:
         return []
-    header = {(id_text(h)): c0 for c0, h in enumerate(sheet.cells[0]) if not _blank(h)}
+    header = {(id_text(h)): c0 for c0, h in enumerate(sheet.cells[0]) if not is_blank(h)}
     missing = [c for c in EXPERIMENT_COLUMNS if c not in header]
     if missing:
         raise InputError([Issue(EXPERIMENTS, "A1", f"missing column '{c}' (the experiments sheet needs columns "
@@ -194,7 +189,7 @@ def experiment_variants(raw: RawWorkbook) -> list[Variant]:
     out: dict[str, Variant] = {}
     for r0 in range(1, len(sheet.cells)):
         cell = {c: sheet.value(r0, header[c]) for c in EXPERIMENT_COLUMNS}
-        if all(_blank(v) for v in cell.values()):
+        if all(is_blank(v) for v in cell.values()):
             continue
         name = id_text(cell["variant"])
         if not name:
@@ -207,14 +202,14 @@ def experiment_variants(raw: RawWorkbook) -> list[Variant]:
             var.error = var.error or f"{EXPERIMENTS}!{cell_ref(r0, header[what])}: {what} is required"
             continue
         value = cell["value"]
-        var.edits.append(Edit(sheet_name, rid, column, "" if _blank(value) else value))
+        var.edits.append(Edit(sheet_name, rid, column, "" if is_blank(value) else value))
     return list(out.values())
 
 
 # ------------------------------------------------------------- applying
 def _header_col(sheet: RawSheet, name: str) -> int | None:
     for c0, h in enumerate(sheet.cells[0] if sheet.cells else []):
-        if not _blank(h) and id_text(h) == name:
+        if not is_blank(h) and id_text(h) == name:
             return c0
     return None
 
@@ -252,13 +247,13 @@ def locate(raw: RawWorkbook, edit: Edit) -> tuple[int, int, bool]:
         if week is not None and week_of(h) == week:
             c0 = i
             break
-        if week is None and not _blank(h) and id_text(h) == edit.column:
+        if week is None and not is_blank(h) and id_text(h) == edit.column:
             c0 = i
             break
     if c0 is None:
         if week is None and edit.column in spec.column_names and edit.column not in spec.key:
             c0, new_column = max(len(sheet.cells[0]), 1 + max((i for i, h in enumerate(sheet.cells[0])
-                                                               if not _blank(h)), default=-1)), True
+                                                               if not is_blank(h)), default=-1)), True
         else:
             what = "week columns 1..weeks" if spec.layout == S.WIDE else ", ".join(
                 c for c in spec.column_names if c not in spec.key)
@@ -290,9 +285,9 @@ def apply_edits(raw: RawWorkbook, variant: Variant) -> tuple[RawWorkbook, list[C
         elif new:
             sheet.set_value(0, c0, e.column)
         old = sheet.value(r0, c0)
-        sheet.set_value(r0, c0, "" if _blank(e.value) else e.value)
+        sheet.set_value(r0, c0, "" if is_blank(e.value) else e.value)
         changes.append(Change(variant.name, e.sheet, f"{e.sheet}!{cell_ref(r0, c0)}", e.id, e.column,
-                              None if _blank(old) else old, None if _blank(e.value) else e.value, e.note))
+                              None if is_blank(old) else old, None if is_blank(e.value) else e.value, e.note))
     return out, changes
 
 
@@ -312,7 +307,7 @@ def flex_edits(contracts, contract: str) -> list[Edit]:
     """
     row = contracts.loc[contract]
     committed = row["committed_fte"]
-    has_committed = not _blank(committed)
+    has_committed = not is_blank(committed)
     pre_arranged = (has_committed and row["status"] == "signed"
                     and int(row["start_week"]) < 1 + int(row["lead_weeks"]))
     edits = []
@@ -330,7 +325,7 @@ def flex_edits(contracts, contract: str) -> list[Edit]:
     if int(row["notice_weeks"]) != 0:
         edits.append(Edit("contracts", contract, "notice_weeks", 0, "lock-in removed"))
     for col in ("max_increase_per_week", "max_decrease_per_week"):
-        if not _blank(row[col]):
+        if not is_blank(row[col]):
             edits.append(Edit("contracts", contract, col, "", "lock-in removed (no ramp limit)"))
     return edits
 

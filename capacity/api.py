@@ -159,12 +159,18 @@ def versions() -> dict[str, str]:
     return out
 
 
-def run_sheet(inputs, built, result, timings: dict, started: dt.datetime, command_line: str | None,
-              write_started: float | None = None) -> pd.DataFrame:
-    """Provenance of the run (outputs.md sheet `run`)."""
-    stats = dict(getattr(built, "stats", {}) or {})
-    stats.update({k: v for k, v in (result.stats or {}).items() if k not in stats})
+def provenance_rows(inputs, started: dt.datetime, command_line: str | None, stats: dict,
+                    extra_versions: tuple[str, ...] = ()) -> list[tuple[str, object]]:
+    """The rows every `run` sheet starts with: versions, command line, start
+    time, input file and SHA-256, platform and model size."""
+    from importlib.metadata import PackageNotFoundError, version
+
     rows = [(f"version:{k}", v) for k, v in versions().items()]
+    for dist in extra_versions:
+        try:
+            rows.append((f"version:{dist}", version(dist)))
+        except PackageNotFoundError:
+            rows.append((f"version:{dist}", "not installed"))
     rows += [
         ("command_line", command_line or " ".join(["capacity"] + sys.argv[1:])),
         ("start_time", started.isoformat(timespec="seconds")),
@@ -172,8 +178,16 @@ def run_sheet(inputs, built, result, timings: dict, started: dt.datetime, comman
         ("input_sha256", inputs.origin.sha256),
         ("platform", platform.platform()),
     ]
-    for key in ("variables", "constraints", "nonzeros", "binaries"):
-        rows.append((f"model_{key}", stats.get(key)))
+    rows += [(f"model_{key}", stats.get(key)) for key in ("variables", "constraints", "nonzeros", "binaries")]
+    return rows
+
+
+def run_sheet(inputs, built, result, timings: dict, started: dt.datetime, command_line: str | None,
+              write_started: float | None = None) -> pd.DataFrame:
+    """Provenance of the run (outputs.md sheet `run`)."""
+    stats = dict(getattr(built, "stats", {}) or {})
+    stats.update({k: v for k, v in (result.stats or {}).items() if k not in stats})
+    rows = provenance_rows(inputs, started, command_line, stats)
     for key in ("read_s", "build_s", "solve_s", "tables_s"):
         rows.append((f"seconds_{key[:-2]}", round(timings.get(key, float("nan")), 3)))
     if write_started is not None:
@@ -215,7 +229,7 @@ def record_write_seconds(path, seconds: float) -> None:
 
 def write_plan_workbook(path, inputs, tables, checks: pd.DataFrame, run_info: pd.DataFrame) -> None:
     """The output workbook of outputs.md, with the summary's three charts."""
-    from capacity.report import ChartSpec, SheetSpec, write_report
+    from capacity.report import SheetSpec, write_report
 
     t = tables
     fte = {c: "fte" for c in ("fte", "onboarded", "exits", "committed_fte")}

@@ -47,9 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import platform
 import socket
-import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -615,19 +613,8 @@ def _run_sheet(base: Inputs, base_rec: dict, started, command_line, timings, exe
     from capacity import api
 
     stats = base_rec.get("stats") or {}
-    rows = [(f"version:{k}", v) for k, v in api.versions().items()]
-    try:
-        from importlib.metadata import version
-
-        rows.append(("version:distributed", version("distributed")))
-    except Exception:
-        rows.append(("version:distributed", "not installed"))
+    rows = api.provenance_rows(base, started, command_line, stats, extra_versions=("distributed",))
     rows += [
-        ("command_line", command_line or " ".join(["capacity"] + sys.argv[1:])),
-        ("start_time", started.isoformat(timespec="seconds")),
-        ("input_file", Path(base.origin.path).name),
-        ("input_sha256", base.origin.sha256),
-        ("platform", platform.platform()),
         ("executor", executor),
         ("workers", n_workers),
         ("worker_processes_used", processes),
@@ -636,8 +623,6 @@ def _run_sheet(base: Inputs, base_rec: dict, started, command_line, timings, exe
         ("mip_gap_requested", 0.0),
         ("cvar_alpha", alpha),
     ]
-    for key in ("variables", "constraints", "nonzeros", "binaries"):
-        rows.append((f"model_{key}", stats.get(key)))
     rows += [
         ("seconds_read", round(timings.get("read_s", math.nan), 3)),
         ("seconds_variants", round(timings.get("variants_s", math.nan), 3)),

@@ -15,7 +15,7 @@ appear in error messages, in the README sheet and in the docs.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from capacity.inputs import CONTRACTOR, KINDS, REGIONAL_KINDS, STATUSES

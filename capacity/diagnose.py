@@ -63,6 +63,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from capacity.inputs import Inputs
+from capacity.model.registry import family
 from capacity.validate import is_blank
 
 TOL = 1e-6
@@ -618,71 +619,17 @@ def _conflict_lines(inputs: Inputs, conflicts: list[Conflict]) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # after the solver: elastic slacks in input terms
 # ---------------------------------------------------------------------------------------------
-_FAMILY_TEXT = {
-    # family: (unit of the slack, what it means, what to change)
-    "demand.completion": ("tasks", "completion target missed", "min_completion_share, or the able staff's "
-                          "availability"),
-    "regional.availability": ("FTE", "more staff needed than available", "availability"),
-    "regional.cohort": ("FTE", "cohort would have to leave before its min_term_weeks", "min_term_weeks"),
-    "regional.ramp": ("FTE", "more onboarded than max_increase_per_week", "max_increase_per_week"),
-    "hours.regional": ("hours", "more hours of work (casework, training, supervision) than its staff have",
-                       "availability, training_hours or supervision_ratio"),
-    "hours.contract": ("hours", "more hours of work than the contract's staff have", "max_fte"),
-    "contracts.size_max": ("FTE", "above max_fte", "max_fte"),
-    "contracts.size_min": ("FTE", "below min_fte", "min_fte"),
-    "contracts.size_L": ("FTE", "committed level above max_fte", "max_fte"),
-    "contracts.lock_in": ("FTE", "level would have to change during the initial term",
-                          "min_term_weeks or committed_fte"),
-    "contracts.committed": ("FTE", "committed level would have to change", "committed_fte"),
-    "contracts.ramp_up": ("FTE", "increase above max_increase_per_week", "max_increase_per_week"),
-    "contracts.ramp_down": ("FTE", "decrease above max_decrease_per_week", "max_decrease_per_week"),
-}
-
-
-def _able_cells(inputs: Inputs, k: str, r: str, t: int) -> list:
-    o = inputs.origin
-    cells = []
-    sk = inputs.skills.reset_index()
-    able = sk.loc[sk["work_type"] == k, "source"]
-    kinds = inputs.sources["kind"]
-    for s in able:
-        if kinds.get(s) == "contractor":
-            for c in inputs.contracts.index[inputs.contracts["source"] == s]:
-                cells.append(o.cell("contracts", c, "max_fte"))
-        elif (s, r) in o.rows.get("availability", {}):
-            cells.append(o.cell("availability", (s, r), t))
-    return cells
-
-
 def _row_cells(inputs: Inputs, fam: str, key: dict) -> list:
-    """The input cells feeding one row of an elastic family."""
-    o = inputs.origin
-    t = key.get("week")
-    if fam == "demand.completion":
-        k, r, w = key["work_type"], key["region"], key["scenario"]
-        return ([o.cell("work_types", k, "min_completion_share"), o.cell("demand", (w, r), t)]
-                + _able_cells(inputs, k, r, t))
-    if fam.startswith("regional.") or fam == "hours.regional":
-        s, r = key["source"], key["region"]
-        cells = [o.cell("availability", (s, r), t)] if (s, r) in o.rows.get("availability", {}) else []
-        if fam == "regional.cohort":
-            cells.append(o.cell("sources", s, "min_term_weeks"))
-        elif fam == "regional.ramp":
-            cells.append(o.cell("sources", s, "max_increase_per_week"))
-        elif fam == "hours.regional":
-            src = inputs.sources
-            if float(src.loc[s, "training_hours"] or 0) > 0:
-                cells.append(o.cell("sources", s, "training_hours"))
-            for col, amount in (("trainer", "training_hours"), ("supervisor", "supervision_ratio")):
-                for dep in src.index[(src[col] == s) & (src[amount].astype(float) > 0)]:
-                    cells.append(o.cell("sources", dep, amount))
-        return cells
-    c = key.get("contract")
-    col = {"contracts.size_max": ["max_fte"], "contracts.size_min": ["min_fte"], "contracts.size_L": ["max_fte"],
-           "contracts.lock_in": ["min_term_weeks", "committed_fte"], "contracts.committed": ["committed_fte"],
-           "contracts.ramp_up": ["max_increase_per_week"], "contracts.ramp_down": ["max_decrease_per_week"],
-           "hours.contract": ["max_fte"]}.get(fam, [])
-    return [o.cell("contracts", c, x) for x in col] if c is not None else []
+    """The input cells feeding one row of an elastic family (declared with the family)."""
+    spec = family(fam)
+    return spec.cells(inputs, key) if spec is not None and spec.cells is not None else []
+
+
+def _texts(fam: str) -> tuple[str, str, str]:
+    """(slack unit, what a positive slack means, what to change) of a family."""
+    spec = family(fam)
+    return (spec.slack_unit, spec.broken, spec.remedy) if spec is not None and spec.elastic else \
+        ("", "rule broken", "the inputs named")
 
 
 def elastic_rows(inputs: Inputs, viol: pd.DataFrame | None) -> pd.DataFrame:
@@ -697,7 +644,7 @@ def elastic_rows(inputs: Inputs, viol: pd.DataFrame | None) -> pd.DataFrame:
         unit = key.get("source", key.get("contract", ""))
         slack = float(row.slack) if row.slack == row.slack else math.nan
         cells = _row_cells(inputs, fam, key)
-        what_unit, meaning, change = _FAMILY_TEXT.get(fam, ("", "rule broken", "the inputs named"))
+        what_unit, meaning, change = _texts(fam)
         where = ", ".join(f"{lv} {key[lv]}" for lv in ("work_type", "region", "source", "contract", "week",
                                                           "scenario") if lv in key)
         amount = (f"by {_n(slack)} {what_unit}" if slack == slack else "with no staff who can meet it")
@@ -717,7 +664,7 @@ def _elastic_lines(inputs: Inputs, rows: pd.DataFrame) -> list[str]:
         return lines
     r = rows.assign(_u=rows["unit"].fillna(""), _r=rows["region"].fillna(""), _k=rows["work_type"].fillna(""))
     for (fam, u, reg, k), g in r.groupby(["family", "_u", "_r", "_k"], sort=False):
-        what_unit, meaning, change = _FAMILY_TEXT.get(fam, ("", "rule broken", "the inputs named"))
+        what_unit, meaning, change = _texts(fam)
         who = " ".join(x for x in (f"{k} work" if k else "", f"contract {u}" if fam.startswith(("contracts.",
                        "hours.contract")) else u, f"in region {reg}" if reg else "") if x)
         weeks = week_ranges(w for w in g["week"] if w == w and w is not None)
@@ -733,29 +680,13 @@ def _elastic_lines(inputs: Inputs, rows: pd.DataFrame) -> list[str]:
     return lines
 
 
-_FAMILY_INPUTS = {
-    "demand.completion": "completion targets",
-    "regional.availability": "availability (sheet availability)",
-    "regional.cohort": "cohort terms (sources min_term_weeks)",
-    "regional.ramp": "regional ramps (sources max_increase_per_week)",
-    "hours.regional": "regional staff hours (availability, training_hours, supervision_ratio)",
-    "hours.contract": "contract hours (contracts max_fte)",
-    "contracts.size_max": "contract sizes (contracts max_fte)",
-    "contracts.size_min": "contract minimums (contracts min_fte)",
-    "contracts.size_L": "committed levels (contracts max_fte)",
-    "contracts.lock_in": "initial terms (contracts min_term_weeks, committed_fte)",
-    "contracts.committed": "committed levels (contracts committed_fte)",
-    "contracts.ramp_up": "contract ramps (contracts max_increase_per_week)",
-    "contracts.ramp_down": "contract ramps (contracts max_decrease_per_week)",
-}
-
-
 def _family_inputs(inputs: Inputs, name: str) -> str:
     """'demand.completion (eq 13)' -> with the inputs it stands for."""
     fam = name.split(" ", 1)[0]
-    words = _FAMILY_INPUTS.get(fam)
-    if words is None:
+    spec = family(fam)
+    if spec is None or not spec.remedy_inputs:
         return name
+    words = spec.remedy_inputs
     if fam == "demand.completion":
         mcs = inputs.work_types["min_completion_share"].fillna(0)
         cells = [f"{k} {_pct(v)} {inputs.origin.cell('work_types', k, 'min_completion_share')}"

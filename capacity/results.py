@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.inputs import Inputs
+from capacity.model.registry import dual_groups
 
 EXPECTED = "expected"
 EPS = 1e-9
@@ -32,11 +33,7 @@ CONTRACT_COLUMNS = ["contract", "source", "status", "signed", "committed_fte", "
                     "expected_paid_hours", "expected_task_hours", "expected_utilisation", "lock_in_shadow_price"]
 SHADOW_COLUMNS = ["constraint", "scenario", "week", "region", "unit", "work_type", "value"]
 
-CONSTRAINT_NAMES = {
-    "hours": "hours (eq 10/11): value of one more productive hour",
-    "demand": "demand (eq 12): marginal cost of one more task",
-    "lock_in": "lock_in (eq 4): cost of the block lock-in per FTE-week",
-}
+CONSTRAINT_NAMES = dual_groups()   # shadow_prices group -> label, declared with each family
 
 
 @dataclass
@@ -203,8 +200,7 @@ def _shadow_prices(result) -> pd.DataFrame:
         df = series.rename("value").reset_index()
         df = df[df["value"].abs() > EPS]
         df.insert(0, "constraint", CONSTRAINT_NAMES.get(key, key))
-        if key == "lock_in":
-            df = df.rename(columns={"contract": "unit"})
+        df = df.rename(columns={"contract": "unit", "source": "unit"})
         frames.append(df)
     if not frames:
         return pd.DataFrame(columns=SHADOW_COLUMNS)

@@ -20,6 +20,7 @@ from pyomo.contrib.solver.common.results import TerminationCondition as TC
 from pyomo.contrib.solver.solvers.highs import Highs, highspy
 
 from capacity.model import VAR_LEVELS, BuiltModel, build_model, elastic_violations
+from capacity.model.registry import FAMILIES
 
 STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "no_solution", "error")
 _CLEAN = 1e-9
@@ -123,48 +124,45 @@ def _values(built: BuiltModel) -> dict:
     return out
 
 
-def _family_duals(built, loader, block, name):
-    fam = built.family(block, name)
-    if fam is None or len(fam.keys) == 0:
-        return fam, np.zeros(0)
-    con = built.model.component(block).component(name)
+def _family_duals(built, loader, fam) -> np.ndarray:
+    con = built.model.component(fam.block).component(fam.name)
     cons = list(con.values())
     d = loader.get_duals(cons)
-    return fam, np.array([d[c] for c in cons], dtype=float)
+    return np.array([d[c] for c in cons], dtype=float)
 
 
 def _duals(built: BuiltModel, loader) -> dict:
-    """Shadow prices, per scenario conditional on the scenario (raw dual / pi[w])."""
+    """Shadow prices of every family declared with a :class:`~capacity.model.family.Dual`,
+    by dual group, per scenario conditional on the scenario (sign x raw dual / pi[w]).
+
+    Groups come from the registry (e.g. ``hours``: eq 10 and eq 11 rows with
+    a ``unit`` level and region '' for contracts)."""
     pi = built.index.pi
+    parts: dict[str, list] = {}
+    for spec in FAMILIES:
+        if spec.dual is None:
+            continue
+        parts.setdefault(spec.dual.group, [])
+        fam = built.family(spec.block, spec.name)
+        if fam is None or len(fam.keys) == 0:
+            continue
+        keys = fam.keys.rename(columns={spec.dual.unit: "unit"}) if spec.dual.unit else fam.keys.copy()
+        if spec.dual.region is not None:
+            keys = keys.assign(region=spec.dual.region)
+        parts[spec.dual.group].append((keys, spec.dual.sign * _family_duals(built, loader, fam)))
     out = {}
-    # hours: eq 10 (regional) and eq 11 (contract): saving of one more productive hour
-    parts = []
-    fam, d = _family_duals(built, loader, "hours", "regional")
-    if fam is not None and len(d):
-        k = fam.keys.rename(columns={"source": "unit"})
-        parts.append((k[["unit", "region", "week", "scenario"]], d))
-    fam, d = _family_duals(built, loader, "hours", "contract")
-    if fam is not None and len(d):
-        k = fam.keys.rename(columns={"contract": "unit"}).assign(region="")
-        parts.append((k[["unit", "region", "week", "scenario"]], d))
-    lv = ["unit", "region", "week", "scenario"]
-    if parts:
-        keys = pd.concat([p[0] for p in parts], ignore_index=True)
-        d = np.concatenate([p[1] for p in parts])
-    else:
-        keys, d = pd.DataFrame({c: [] for c in lv}), np.zeros(0)
-    out["hours"] = _series(keys, lv, _clean(-d / keys["scenario"].map(pi).to_numpy(dtype=float)))
-    # demand: eq 12, marginal cost of one more task
-    fam, d = _family_duals(built, loader, "demand", "balance")
-    lv = VAR_LEVELS["U"]
-    keys = fam.keys if fam is not None else pd.DataFrame({c: [] for c in lv})
-    out["demand"] = _series(keys, lv, _clean(d / keys["scenario"].map(pi).to_numpy(dtype=float)))
-    # lock_in: eq 4 (N - L = 0): saving if the locked level that week were one FTE lower
-    fam, d = _family_duals(built, loader, "contracts", "lock_in")
-    lv = VAR_LEVELS["N"]
-    keys = fam.keys if fam is not None else pd.DataFrame({c: [] for c in lv})
-    out["lock_in"] = _series(keys, lv, _clean(d / keys["scenario"].map(pi).to_numpy(dtype=float)))
+    for group, got in parts.items():
+        if not got:
+            continue
+        levels = list(_dual_levels(group) or got[0][0].columns)
+        keys = pd.concat([k[levels] for k, _ in got], ignore_index=True)
+        d = np.concatenate([v for _, v in got])
+        out[group] = _series(keys, levels, _clean(d / keys["scenario"].map(pi).to_numpy(dtype=float)))
     return out
+
+
+def _dual_levels(group: str):
+    return next((f.dual.levels for f in FAMILIES if f.dual is not None and f.dual.group == group), None)
 
 
 def _clean(a):

@@ -16,21 +16,24 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
+from .family import FamilySpec
 from .index import ModelIndex
 
 
 @dataclass
 class Family:
-    """One constraint (or bound) family, for duals and infeasibility reports."""
+    """The rows one :class:`FamilySpec` built in one model (for duals,
+    infeasibility reports): the declaration plus the row keys."""
 
-    block: str          # Pyomo block name
-    name: str           # constraint component name on that block
-    eq: str             # formulation.md equation number(s)
-    sense: str          # '<=', '>=', '=='
+    spec: FamilySpec
     levels: list        # index level names of the rows
     keys: pd.DataFrame  # row keys (only rows that exist), in Pyomo order
     slack: list = field(default_factory=list)   # names of slack vars on the block (elastic)
-    doc: str = ""
+
+    block = property(lambda self: self.spec.block)
+    name = property(lambda self: self.spec.name)
+    eq = property(lambda self: self.spec.eq)
+    sense = property(lambda self: self.spec.sense)
 
 
 @dataclass
@@ -73,17 +76,17 @@ class Context:
         return got.fillna(-1).to_numpy(dtype=np.int64)
 
     # -- constraints -----------------------------------------------------------
-    def add_rows(self, block, name, eq, sense, keys: pd.DataFrame, levels, terms, rhs,
-                 *, elastic: bool = False, doc: str = ""):
-        """Rows ``sum(terms) <sense> rhs`` for each row of ``keys``.
+    def add_rows(self, spec: FamilySpec, keys: pd.DataFrame, levels, terms, rhs):
+        """Rows ``sum(terms) <spec.sense> rhs`` of family ``spec`` for each row of ``keys``.
 
         ``terms``: list of (var name, row index array, var position array,
         coefficient array or scalar); entries with position < 0 or
         coefficient 0 are dropped. Rows with no term are not created (a
         constant row that cannot hold is recorded as trivially infeasible).
-        With ``elastic`` (and ctx.elastic) a penalised non-negative slack
-        makes every row satisfiable.
+        In the elastic model (ctx.elastic) a family with a slack unit gets a
+        penalised non-negative slack that makes every row satisfiable.
         """
+        block, name, eq, sense = spec.block, spec.name, spec.eq, spec.sense
         keys = keys.reset_index(drop=True)
         n = len(keys)
         rhs = np.broadcast_to(np.asarray(rhs, dtype=float), (n,)).copy()
@@ -98,9 +101,8 @@ class Context:
             rows_l.append(ri[keep])
             objs_l.append(self.objs[var][vp[keep]])
             coefs_l.append(co[keep])
-        fam = Family(block, name, eq, sense, list(levels), keys[levels].reset_index(drop=True),
-                     doc=doc)
-        use_slack = elastic and self.elastic
+        fam = Family(spec, list(levels), keys[levels].reset_index(drop=True))
+        use_slack = spec.elastic and self.elastic
         if rows_l:
             rows = np.concatenate(rows_l)
             objs = np.concatenate(objs_l)
@@ -164,7 +166,7 @@ class Context:
                 a, b = starts[i], starts[i + 1]
                 body[key] = (rl[i], LinearExpression(constant=0, linear_coefs=cl[a:b],
                                                      linear_vars=vl[a:b]), rl[i])
-        con = pyo.Constraint(keylist, rule=_lookup(body), doc=doc or f"formulation.md eq {eq}")
+        con = pyo.Constraint(keylist, rule=_lookup(body), doc=f"formulation.md eq {eq}: {spec.statement}")
         blk.add_component(name, con)
         self.families.append(fam)
         return fam

@@ -10,9 +10,52 @@ from __future__ import annotations
 import numpy as np
 
 from .core import Context
+from .family import Dual, FamilySpec
 from .index import VAR_LEVELS
 
 BLOCK = "demand"
+
+
+def _able_cells(inputs, k: str, r: str, t: int) -> list:
+    """The cells that bound the staff able to do work type ``k`` in region ``r``, week ``t``."""
+    o = inputs.origin
+    cells = []
+    sk = inputs.skills.reset_index()
+    kinds = inputs.sources["kind"]
+    for s in sk.loc[sk["work_type"] == k, "source"]:
+        if kinds.get(s) == "contractor":
+            cells += [o.cell("contracts", c, "max_fte") for c in inputs.contracts.index[inputs.contracts["source"] == s]]
+        elif (s, r) in o.rows.get("availability", {}):
+            cells.append(o.cell("availability", (s, r), t))
+    return cells
+
+
+def _completion_cells(inputs, key) -> list:
+    o, k, r, w, t = inputs.origin, key["work_type"], key["region"], key["scenario"], key["week"]
+    return ([o.cell("work_types", k, "min_completion_share"), o.cell("demand", (w, r), t)]
+            + _able_cells(inputs, k, r, t))
+
+
+BALANCE = FamilySpec(
+    BLOCK, "balance", "12", "==", "demand balance",
+    "sum_u A[u,r,k,t] + U[r,k,t] = cases[r,t]*tasks_per_case[k] + escalated failures arriving at k",
+    r"\sum_u A_{u,r,k,t,w} + U_{r,k,t,w} = c_{w,r,t}\, q_k + \sum_u \sum_{k': esc(k') = k} (1-p)\, e\, A_{u,r,k',t,w}",
+    "Every task of the week is either attempted by someone or left unattempted; failed tasks that escalate "
+    "arrive the same week at the next tier.",
+    ("demand.<week>", "work_types.tasks_per_case", "work_types.escalates_to", "skills.success_rate",
+     "skills.escalation_share"),
+    dual=Dual("demand", "demand (eq 12): marginal cost of one more task", 1.0))
+COMPLETION = FamilySpec(
+    BLOCK, "completion", "13", ">=", "completion target",
+    "sum_u p[src(u),k]*A[u,r,k,t] >= min_completion_share[k]*D[r,k,t] where min_completion_share > 0",
+    r"\sum_u p_{src(u),k} A_{u,r,k,t,w} \ge \mu_k D_{r,k,t,w}",
+    "In every region and week, at least the target share of the work type's tasks must be completed.",
+    ("work_types.min_completion_share", "skills.success_rate"),
+    slack_unit="tasks", broken="completion target missed",
+    remedy="min_completion_share, or the able staff's availability", remedy_inputs="completion targets",
+    cells=_completion_cells)
+
+FAMILIES = (BALANCE, COMPLETION)
 
 
 def add_demand(ctx: Context) -> None:
@@ -37,10 +80,10 @@ def add_demand(ctx: Context) -> None:
 
     # eq 12: sum_u A[u,r,k,t] + U[r,k,t] = D[r,k,t]
     #        with D = cases*tpc + sum (1-p)*e*A[u,r,k',t] over esc(k') = k
-    ctx.add_rows(BLOCK, "balance", "12", "==", un, lv, [
+    ctx.add_rows(BALANCE, un, lv, [
         ("U", np.arange(n), np.arange(n), 1.0),
         ("A", own_row, apos, 1.0),
-        ("A", esc_row, has_esc, -esc[has_esc])], d0, doc="eq 12 demand balance")
+        ("A", esc_row, has_esc, -esc[has_esc])], d0)
 
     # eq 13: sum_u p*A[u,r,k,t] >= mcs[k]*D[r,k,t] where mcs[k] > 0
     mcs = un["work_type"].map(ix.work_types["min_completion_share"]).fillna(0).to_numpy(
@@ -57,7 +100,7 @@ def add_demand(ctx: Context) -> None:
     mcs_esc = np.where(r_esc >= 0, mcs[np.maximum(esc_row, 0)], 0.0)
     ok_own = r_own >= 0
     ok_esc = r_esc >= 0
-    ctx.add_rows(BLOCK, "completion", "13", ">=", un.iloc[sel], lv, [
+    ctx.add_rows(COMPLETION, un.iloc[sel], lv, [
         ("A", r_own[ok_own], apos[ok_own], p[ok_own]),
         ("A", r_esc[ok_esc], has_esc[ok_esc], -(mcs_esc * esc[has_esc])[ok_esc])],
-        mcs[sel] * d0[sel], elastic=True, doc="eq 13 completion target")
+        mcs[sel] * d0[sel])

@@ -13,9 +13,53 @@ import numpy as np
 import pandas as pd
 
 from .core import Context
+from .family import Dual, FamilySpec
 from .index import VAR_LEVELS, _isblank
 
 BLOCK = "hours"
+
+
+def _regional_cells(inputs, key) -> list:
+    """Availability of the unit, its own training hours, and its dependants' training and supervision."""
+    o, src, s, r = inputs.origin, inputs.sources, key["source"], key["region"]
+    cells = [o.cell("availability", (s, r), key["week"])] if (s, r) in o.rows.get("availability", {}) else []
+    if float(src.loc[s, "training_hours"] or 0) > 0:
+        cells.append(o.cell("sources", s, "training_hours"))
+    for col, amount in (("trainer", "training_hours"), ("supervisor", "supervision_ratio")):
+        for dep in src.index[(src[col] == s) & (src[amount].astype(float) > 0)]:
+            cells.append(o.cell("sources", dep, amount))
+    return cells
+
+
+HOURS_LABEL = "hours (eq 10/11): value of one more productive hour"
+HOURS_LEVELS = ("unit", "region", "week", "scenario")
+REGIONAL = FamilySpec(
+    BLOCK, "regional", "10", "<=", "regional hours",
+    "sum_k a[s,k]*A[s,r,k,t] + training_hours[s]*O[s,r,t] + training given to trainees + supervision "
+    "given <= H*F[s,r,t]",
+    r"\sum_k a_{s,k} A_{s,r,k,t,w} + \tau_s O_{s,r,t,w} + \sum_{s': \mathrm{tr}(s') = s} \tau_{s'} O_{s',r,t,w}"
+    r" + \sum_{s': \mathrm{sv}(s') = s} \sigma_{s'} H F_{s',r,t,w} \le H F_{s,r,t,w}",
+    "A region's staff of a source have H productive hours each a week, shared between casework, their own "
+    "training, training new colleagues and supervising others.",
+    ("settings.hours_per_fte_week", "settings.productive_share", "skills.minutes_per_task",
+     "skills.handoff_minutes", "sources.training_hours", "sources.trainer", "sources.supervisor",
+     "sources.supervision_ratio"),
+    slack_unit="hours", broken="more hours of work (casework, training, supervision) than its staff have",
+    remedy="availability, training_hours or supervision_ratio",
+    remedy_inputs="regional staff hours (availability, training_hours, supervision_ratio)",
+    cells=_regional_cells, dual=Dual("hours", HOURS_LABEL, -1.0, unit="source", levels=HOURS_LEVELS))
+CONTRACT = FamilySpec(
+    BLOCK, "contract", "11", "<=", "contract hours", "sum_{r,k} a[src(c),k]*A[c,r,k,t] <= H*N[c,t]",
+    r"\sum_{r,k} a_{src(c),k} A_{c,r,k,t,w} \le H N_{c,t,w}",
+    "A contract's staff have H productive hours each a week and can work for any region.",
+    ("settings.hours_per_fte_week", "settings.productive_share", "skills.minutes_per_task",
+     "skills.handoff_minutes"),
+    slack_unit="hours", broken="more hours of work than the contract's staff have", remedy="max_fte",
+    remedy_inputs="contract hours (contracts max_fte)",
+    cells=lambda inputs, key: [inputs.origin.cell("contracts", key["contract"], "max_fte")],
+    dual=Dual("hours", HOURS_LABEL, -1.0, unit="contract", region="", levels=HOURS_LEVELS))
+
+FAMILIES = (REGIONAL, CONTRACT)
 
 
 def _rows_of(rowframe: pd.DataFrame, query: pd.DataFrame, on: list) -> np.ndarray:
@@ -23,7 +67,7 @@ def _rows_of(rowframe: pd.DataFrame, query: pd.DataFrame, on: list) -> np.ndarra
     return got.fillna(-1).to_numpy(dtype=np.int64)
 
 
-def _compact(ctx, block, name, eq, sense, keys, levels, terms, rhs, doc):
+def _compact(ctx, spec, keys, levels, terms, rhs):
     """Keep only rows with at least one hour-using (positive) term."""
     n = len(keys)
     used = np.zeros(n, dtype=bool)
@@ -37,8 +81,7 @@ def _compact(ctx, block, name, eq, sense, keys, levels, terms, rhs, doc):
         ok = (ri >= 0)
         ok[ok] = used[ri[ok]]
         out.append((var, new[ri[ok]], vp[ok], co[ok]))
-    return ctx.add_rows(block, name, eq, sense, keys[used].reset_index(drop=True), levels, out,
-                        rhs, elastic=True, doc=doc)
+    return ctx.add_rows(spec, keys[used].reset_index(drop=True), levels, out, rhs)
 
 
 def add_hours(ctx: Context) -> None:
@@ -77,8 +120,7 @@ def add_hours(ctx: Context) -> None:
             terms.append((var, _rows_of(rows, q, lvF), rpos, np.where(has, coef, 0.0)))
         # paid productive hours: -H*F[s,r,t]
         terms.append(("F", _rows_of(rows, rg, lvF), rpos, -H))
-        _compact(ctx, BLOCK, "regional", "10", "<=", rows, lvF, terms, 0.0,
-                 "eq 10 regional hours")
+        _compact(ctx, REGIONAL, rows, lvF, terms, 0.0)
 
     # ---- eq 11 -----------------------------------------------------------------
     cw = ix.contract_weeks
@@ -90,5 +132,4 @@ def add_hours(ctx: Context) -> None:
         wq = work.iloc[ca][["unit", "week", "scenario", "a"]].rename(columns={"unit": "contract"})
         terms = [("A", _rows_of(rows, wq, lvN), ca, wq["a"].to_numpy()),
                  ("N", np.arange(len(cw)), np.arange(len(cw)), -H)]
-        _compact(ctx, BLOCK, "contract", "11", "<=", rows, lvN, terms, 0.0,
-                 "eq 11 contract hours")
+        _compact(ctx, CONTRACT, rows, lvN, terms, 0.0)

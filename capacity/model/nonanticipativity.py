@@ -12,9 +12,26 @@ from __future__ import annotations
 import numpy as np
 
 from .core import Context
+from .family import FamilySpec
 from .index import VAR_LEVELS
 
 BLOCK = "nonanticipativity"
+_LAGS = {"Ninc": ("contracts.lead_weeks", "contract increases"), "Ndec": ("contracts.notice_weeks", "contract decreases"),
+         "O": ("sources.lead_weeks", "onboarding"), "X": ("sources.notice_weeks", "exits")}
+
+
+def _spec(var: str) -> FamilySpec:
+    lag, what = _LAGS[var]
+    return FamilySpec(
+        BLOCK, var, "14", "==", f"non-anticipativity of {what}",
+        f"{var}[.,t,w] = {var}[.,t,w1] for every scenario w when t - lag < reveal_week (lag: {lag})",
+        rf"{var}_{{\cdot,t,w}} = {var}_{{\cdot,t,w_1}} \quad (t - l < \rho)",
+        f"{what.capitalize()} decided before the realised scenario is known (reveal_week) are the same in "
+        "every scenario.", ("settings.reveal_week", lag))
+
+
+FAMILIES = tuple(_spec(v) for v in _LAGS)
+SPECS = {f.name: f for f in FAMILIES}
 
 
 def add_nonanticipativity(ctx: Context, reveal_week: int) -> None:
@@ -41,6 +58,5 @@ def add_nonanticipativity(ctx: Context, reveal_week: int) -> None:
         keys = frame.iloc[sel][lv].reset_index(drop=True)
         first = ctx.pos(var, keys.assign(scenario=w0), lv)
         k = len(sel)
-        ctx.add_rows(BLOCK, var, "14", "==", keys, lv, [
-            (var, np.arange(k), sel, 1.0), (var, np.arange(k), first, -1.0)], 0.0,
-            doc=f"eq 14 {var} equal across scenarios before the reveal week")
+        ctx.add_rows(SPECS[var], keys, lv, [
+            (var, np.arange(k), sel, 1.0), (var, np.arange(k), first, -1.0)], 0.0)

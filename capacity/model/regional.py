@@ -10,9 +10,55 @@ from __future__ import annotations
 import numpy as np
 
 from .core import Context
+from .family import FamilySpec
 from .index import VAR_LEVELS
 
 BLOCK = "regional"
+
+
+def _cells(column: str | None = None):
+    """The input cells of one regional row: its availability cell, and a column of its sources row."""
+    def cells(inputs, key):
+        o, s, r = inputs.origin, key["source"], key["region"]
+        out = [o.cell("availability", (s, r), key["week"])] if (s, r) in o.rows.get("availability", {}) else []
+        return out + ([o.cell("sources", s, column)] if column else [])
+    return cells
+
+
+STOCK = FamilySpec(
+    BLOCK, "stock", "6", "==", "regional stock",
+    "F[s,r,t] = F[s,r,t-1] + O[s,r,t] - X[s,r,t], F[s,r,0] = 0",
+    r"F_{s,r,t,w} = F_{s,r,t-1,w} + O_{s,r,t,w} - X_{s,r,t,w}",
+    "Regional headcount carries over from week to week: it changes only by onboarding and exits.", ())
+LEAD = FamilySpec(
+    BLOCK, "lead", "6", "==", "regional lead time", "O[s,r,t] = 0 for t < 1 + lead_weeks",
+    r"O_{s,r,t,w} = 0 \quad (t < 1 + \ell_s)",
+    "Nobody can start before the source's lead time (recruitment, vetting) has passed.",
+    ("sources.lead_weeks",), bound=True)
+AVAILABILITY = FamilySpec(
+    BLOCK, "availability", "7", "<=", "availability", "F[s,r,t,w] <= avail[s,r,t]",
+    r"F_{s,r,t,w} \le a_{s,r,t}",
+    "A region cannot field more of a source than the availability sheet allows that week (a missing row "
+    "means none): when redeployed staff are recalled, exits are forced.",
+    ("availability.<week>",), bound=True, slack_unit="FTE", broken="more staff needed than available",
+    remedy="availability", remedy_inputs="availability (sheet availability)", cells=_cells())
+COHORT = FamilySpec(
+    BLOCK, "cohort", "8", ">=", "cohort lock-in",
+    "F[s,r,t] >= sum of O[s,r,tau] for tau in t-min_term_weeks+1..t",
+    r"F_{s,r,t,w} \ge \sum_{\tau = t - m_s + 1}^{t} O_{s,r,\tau,w}",
+    "Staff onboarded stay at least min_term_weeks: headcount never falls below the recent intake.",
+    ("sources.min_term_weeks",), slack_unit="FTE", broken="cohort would have to leave before its "
+    "min_term_weeks", remedy="min_term_weeks", remedy_inputs="cohort terms (sources min_term_weeks)",
+    cells=_cells("min_term_weeks"))
+RAMP = FamilySpec(
+    BLOCK, "ramp", "9", "<=", "regional ramp", "O[s,r,t] <= max_increase_per_week",
+    r"O_{s,r,t,w} \le \Delta^{+}_s",
+    "A region can onboard at most max_increase_per_week of a source a week.",
+    ("sources.max_increase_per_week",), bound=True, slack_unit="FTE",
+    broken="more onboarded than max_increase_per_week", remedy="max_increase_per_week",
+    remedy_inputs="regional ramps (sources max_increase_per_week)", cells=_cells("max_increase_per_week"))
+
+FAMILIES = (STOCK, LEAD, AVAILABILITY, COHORT, RAMP)
 
 
 def add_regional(ctx: Context) -> None:
@@ -27,9 +73,9 @@ def add_regional(ctx: Context) -> None:
     prev_pos = ctx.pos("F", rg[lv].assign(week=rg["week"] - 1), lv)
 
     # eq 6: F[t] = F[t-1] + O[t] - X[t], F[0] = 0
-    ctx.add_rows(BLOCK, "stock", "6", "==", rg, lv, [
+    ctx.add_rows(STOCK, rg, lv, [
         ("F", rows, fpos, 1.0), ("F", rows, prev_pos, -1.0),
-        ("O", rows, fpos, -1.0), ("X", rows, fpos, 1.0)], 0.0, doc="eq 6 regional stock")
+        ("O", rows, fpos, -1.0), ("X", rows, fpos, 1.0)], 0.0)
 
     # eq 8: F[t] >= sum O[tau], tau = t-min_term+1..t
     mt = rg["source"].map(ix.sources["min_term_weeks"]).to_numpy(dtype=int)
@@ -42,16 +88,12 @@ def add_regional(ctx: Context) -> None:
         q = sub.iloc[rep][lv].reset_index(drop=True)
         q["week"] = q["week"].to_numpy() - lag
         opos = ctx.pos("O", q, lv)
-        ctx.add_rows(BLOCK, "cohort", "8", ">=", sub, lv, [
-            ("F", np.arange(len(sub)), fpos[sel], 1.0), ("O", rep, opos, -1.0)], 0.0,
-            elastic=True, doc="eq 8 cohort lock-in")
+        ctx.add_rows(COHORT, sub, lv, [
+            ("F", np.arange(len(sub)), fpos[sel], 1.0), ("O", rep, opos, -1.0)], 0.0)
 
     if ctx.elastic:
         av = rg["avail"].to_numpy(dtype=float)
-        ctx.add_rows(BLOCK, "availability", "7", "<=", rg, lv, [("F", rows, fpos, 1.0)], av,
-                     elastic=True, doc="eq 7 F <= availability")
+        ctx.add_rows(AVAILABILITY, rg, lv, [("F", rows, fpos, 1.0)], av)
         oub = rg["o_ub"].to_numpy()
         sel = np.nonzero((oub > 0) & np.isfinite(oub))[0]
-        ctx.add_rows(BLOCK, "ramp", "9", "<=", rg.iloc[sel], lv,
-                     [("O", np.arange(len(sel)), fpos[sel], 1.0)], oub[sel], elastic=True,
-                     doc="eq 9 O <= max_increase_per_week")
+        ctx.add_rows(RAMP, rg.iloc[sel], lv, [("O", np.arange(len(sel)), fpos[sel], 1.0)], oub[sel])

@@ -1,0 +1,27 @@
+"""Every constraint family of the model, in formulation.md's order.
+
+The declarations live beside the code that builds their rows (one
+``FAMILIES`` tuple per family module); this module only collects them. To add
+a family: declare it in its module (and add the module here if it is new),
+build its rows with ``ctx.add_rows(SPEC, ...)`` and add its tests.
+"""
+
+from __future__ import annotations
+
+from . import contracts, demand, hours, nonanticipativity, regional
+from .family import FamilySpec
+
+FAMILIES: tuple[FamilySpec, ...] = (contracts.FAMILIES + regional.FAMILIES + hours.FAMILIES + demand.FAMILIES
+                                    + nonanticipativity.FAMILIES)
+BY_KEY: dict[str, FamilySpec] = {f.key: f for f in FAMILIES}
+assert len(BY_KEY) == len(FAMILIES), "family keys must be unique"
+
+
+def family(key: str) -> FamilySpec | None:
+    """The declaration of ``block.name`` (or of a label ``block.name (eq N)``)."""
+    return BY_KEY.get(key.split(" ", 1)[0])
+
+
+def dual_groups() -> dict[str, str]:
+    """shadow_prices group -> its label (one label per group)."""
+    return {f.dual.group: f.dual.label for f in FAMILIES if f.dual is not None}

@@ -20,10 +20,8 @@ import pandas as pd
 
 from capacity import __version__
 from capacity.errors import Issue
-
-EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, EXIT_AUDIT = 0, 1, 3, 4, 5
-STATUS_EXIT = {"optimal": EXIT_OK, "feasible": EXIT_OK, "infeasible": EXIT_INFEASIBLE, "unbounded": EXIT_NO_SOLUTION,
-               "no_solution": EXIT_NO_SOLUTION, "error": EXIT_NO_SOLUTION}
+from capacity.exitcodes import EXIT_NO_SOLUTION, STATUS_EXIT
+from capacity.results import EXPECTED
 
 Progress = Callable[[str], None]
 
@@ -272,13 +270,13 @@ def _summary_for_sheet(summary: pd.DataFrame) -> pd.DataFrame:
 def _summary_charts(inputs, t) -> list:
     from capacity.report import ChartSpec
 
-    plan = t.plan[t.plan["scenario"] == "expected"].copy()
+    plan = t.plan[t.plan["scenario"] == EXPECTED].copy()
     source_of = pd.concat([inputs.contracts["source"].rename(lambda c: c),
                            pd.Series(inputs.regional_sources.index, index=inputs.regional_sources.index)])
     plan["source"] = plan["unit"].map(source_of)
     fte = plan.pivot_table(index="week", columns="source", values="fte", aggfunc="sum", fill_value=0.0)
     fte = fte.reset_index()
-    cov = t.coverage[t.coverage["scenario"] == "expected"]
+    cov = t.coverage[t.coverage["scenario"] == EXPECTED]
     share = cov.groupby(["week", "work_type"])[["completed", "demand"]].sum()
     share = (share["completed"] / share["demand"].where(share["demand"] > 0)).unstack("work_type").reset_index()
     fixed = t.contracts.set_index("contract")["fixed_cost"]

@@ -39,9 +39,10 @@ import numpy as np
 import pandas as pd
 
 from capacity.errors import col_letter, file_error
+from capacity.exitcodes import EXIT_MISMATCH, EXIT_OK
 from capacity.report import unescape_text
+from capacity.results import EXPECTED
 
-EXIT_OK, EXIT_MISMATCH = 0, 5
 SHEETS = ("summary", "plan", "work", "coverage", "contracts", "checks", "run")
 COLUMNS = {
     "summary": ["key", "value"],
@@ -65,7 +66,6 @@ SUMMARY_ABS_TOL = 1e-6
 #: Slack on top of the gaps when comparing objectives (relative).
 OBJ_TOL = 1e-6
 MAX_LINES_PER_STEP = 20
-EXPECTED = "expected"
 
 
 @dataclass

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from capacity.inputs import Inputs
+from capacity.results import EXPECTED
 
 TOLERANCE = 1e-6
-EXPECTED = "expected"
 CHECK_COLUMNS = ["check", "equation", "rows_checked", "largest_violation", "where", "tolerance", "result"]
 
 

@@ -15,7 +15,7 @@ import click
 from capacity import __version__
 from capacity.errors import InputError, file_error
 
-EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION = 0, 1, 3, 4
+from capacity.exitcodes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_NO_SOLUTION
 
 
 class CapacityGroup(click.Group):
@@ -34,7 +34,7 @@ class CapacityGroup(click.Group):
             ctx.exit(EXIT_INPUT)
         except KeyboardInterrupt:
             click.echo("interrupted; nothing written.", err=True)
-            ctx.exit(130)
+            ctx.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except Exception as exc:  # an internal error: one line, not a traceback

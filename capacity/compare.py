@@ -56,6 +56,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from capacity.exitcodes import EXIT_NO_SOLUTION, STATUS_EXIT
 from capacity.inputs import Inputs
 
 Progress = Callable[[str], None]
@@ -478,7 +479,7 @@ def compare(
     failed += [(k, rec) for k, rec in records.items() if rec.get("kind") in ("ws", "ev", "eev")
                and rec.get("status") not in OK]
     base_status = base_rec.get("status", "error")
-    exit_code = api.STATUS_EXIT.get(base_status, api.EXIT_NO_SOLUTION)
+    exit_code = STATUS_EXIT.get(base_status, EXIT_NO_SOLUTION)
     lines = list(warnings)
     if base_status not in OK:
         lines.append(f"base: {base_rec.get('message') or base_status}")

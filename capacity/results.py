@@ -21,7 +21,7 @@ import pandas as pd
 from capacity.inputs import Inputs
 from capacity.model.registry import dual_groups
 
-EXPECTED = "expected"
+EXPECTED = "expected"   # the scenario label of probability-weighted rows, defined once
 EPS = 1e-9
 
 PLAN_COLUMNS = ["scenario", "week", "week_start", "region", "unit", "kind", "fte", "onboarded", "exits",

@@ -41,7 +41,7 @@ class ModelIndex:
     - ``work`` (A): unit, region, work_type, week, scenario, plus source,
       is_contract, a (hours/task), p, e, loss=(1-p)(1-e), esc_to, esc=(1-p)e
     - ``unserved`` (U): region, work_type, week, scenario, base demand ``d0``
-    - ``hour_rows`` (eq 10 pairs): source, region (regional units and
+    - ``hour_pairs`` (eq 10 pairs): source, region (regional units and
       trainer/supervisor-only pairs)
     """
 
@@ -110,33 +110,48 @@ def skill_terms(inputs: Inputs) -> pd.DataFrame:
 
 
 def build_index(inputs: Inputs) -> ModelIndex:
+    """Every sparse index set of the model, one function each (models/README.md#sparsity)."""
     st = inputs.settings
-    T = st.weeks
-    weeks = np.arange(1, T + 1)
     scen = list(inputs.scenarios.index)
-    pi = {w: float(p) for w, p in inputs.scenarios["probability"].items()}
     regions = list(inputs.regions.index)
-    H = float(st.hours_per_fte_week * st.productive_share)
-    wt = inputs.work_types
-    src = inputs.sources
-    kinds = src["kind"].to_dict()
-
-    # ---- skills with coefficients -------------------------------------------------
-    esc_map = {k: (None if _isblank(v) else v) for k, v in wt["escalates_to"].items()}
     sk = skill_terms(inputs)
+    unserved = demand_index(inputs, sk, scen, regions)
+    con = contract_table(inputs)
+    contract_weeks = _cross_scen(contract_week_index(con), scen)
+    units, ru = regional_index(inputs, regions)
+    return ModelIndex(
+        contracts=con,
+        contract_weeks=contract_weeks,
+        regional=_cross_scen(ru, scen),
+        work=work_index(inputs, sk, con, ru, unserved, scen, regions),
+        unserved=unserved,
+        hour_pairs=hour_pair_index(inputs, units),
+        scenarios=scen,
+        pi={w: float(p) for w, p in inputs.scenarios["probability"].items()},
+        H=float(st.hours_per_fte_week * st.productive_share),
+        weeks=st.weeks,
+        sources=inputs.sources,
+        work_types=inputs.work_types,
+    )
 
-    # ---- demand that can be positive (closure along escalation) -------------------
-    dm = inputs.demand[["scenario", "region", "week", "cases"]].copy()
-    dm["week"] = dm["week"].astype(int)
-    # dense cases array [w, r, t]
+
+def _cases(inputs: Inputs, scen: list, regions: list) -> np.ndarray:
+    """Dense cases array [scenario, region, week - 1]."""
+    dm = inputs.demand
     w_pos = {w: i for i, w in enumerate(scen)}
     r_pos = {r: i for i, r in enumerate(regions)}
-    cases = np.zeros((len(scen), len(regions), T))
-    cases[
-        dm["scenario"].map(w_pos).to_numpy(),
-        dm["region"].map(r_pos).to_numpy(),
-        dm["week"].to_numpy() - 1,
-    ] = dm["cases"].to_numpy(dtype=float)
+    cases = np.zeros((len(scen), len(regions), inputs.settings.weeks))
+    cases[dm["scenario"].map(w_pos).to_numpy(), dm["region"].map(r_pos).to_numpy(),
+          dm["week"].astype(int).to_numpy() - 1] = dm["cases"].to_numpy(dtype=float)
+    return cases
+
+
+def demand_index(inputs: Inputs, sk: pd.DataFrame, scen: list, regions: list) -> pd.DataFrame:
+    """U and eq 12 rows: (region, work_type, week, scenario) where demand can be positive
+    (base demand, or escalated failures of a work type that can have demand), with base demand d0."""
+    wt = inputs.work_types
+    esc_map = {k: (None if _isblank(v) else v) for k, v in wt["escalates_to"].items()}
+    cases = _cases(inputs, scen, regions)
     tpc = wt["tasks_per_case"].astype(float).to_dict()
     base = {k: cases * tpc[k] for k in wt.index}
     possible = {}
@@ -146,141 +161,113 @@ def build_index(inputs: Inputs) -> ModelIndex:
             if tgt == k and (sk.loc[sk["work_type"] == k2, "esc"] > 0).any():
                 pos = pos | possible[k2]
         possible[k] = pos
-    # long frame of (region, work_type, week, scenario) with possible demand
     parts = []
     for k in wt.index:
         wi, ri, ti = np.nonzero(possible[k])
-        if len(wi) == 0:
-            continue
         parts.append(pd.DataFrame({
-            "region": np.asarray(regions, dtype=object)[ri],
-            "work_type": k,
-            "week": ti + 1,
-            "scenario": np.asarray(scen, dtype=object)[wi],
-            "d0": base[k][wi, ri, ti],
-            "_w": wi,
-        }))
-    if parts:
-        unserved = pd.concat(parts, ignore_index=True)
-    else:
-        unserved = pd.DataFrame({"region": pd.Series([], dtype=object),
-                                 "work_type": pd.Series([], dtype=object),
-                                 "week": pd.Series([], dtype=int),
-                                 "scenario": pd.Series([], dtype=object),
-                                 "d0": pd.Series([], dtype=float), "_w": pd.Series([], dtype=int)})
+            "region": np.asarray(regions, dtype=object)[ri], "work_type": np.full(len(wi), k, dtype=object),
+            "week": ti + 1, "scenario": np.asarray(scen, dtype=object)[wi], "d0": base[k][wi, ri, ti],
+            "_w": wi}))
+    unserved = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        {"region": [], "work_type": [], "week": [], "scenario": [], "d0": [], "_w": []})
+    unserved = unserved.astype({"region": object, "work_type": object, "scenario": object, "d0": float})
     unserved["week"] = unserved["week"].astype(int)
     unserved = unserved.sort_values(["_w", "region", "work_type", "week"], kind="stable")
-    unserved = unserved.drop(columns="_w").reset_index(drop=True)
+    return unserved.drop(columns="_w").reset_index(drop=True)
 
-    # ---- contracts -------------------------------------------------------------------
+
+def contract_table(inputs: Inputs) -> pd.DataFrame:
+    """The contracts sheet as a frame with a ``contract`` column (committed_fte numeric)."""
     con = inputs.contracts.copy()
     con.index.name = "contract"
     con = con.reset_index()
     con["committed_fte"] = pd.to_numeric(con["committed_fte"], errors="coerce")
+    return con
+
+
+def contract_week_index(con: pd.DataFrame) -> pd.DataFrame:
+    """(contract, week) for the weeks of each contract's window, with the eq 4 ``lock`` flag
+    and the eq 2/5 bounds ``inc_ub``/``dec_ub`` (inf = none)."""
     cw_parts = []
     for row in con.itertuples(index=False):
         ts = np.arange(int(row.start_week), int(row.end_week) + 1)
-        n = len(ts)
-        lead = int(row.lead_weeks)
-        signed_committed = row.status == "signed" and not np.isnan(row.committed_fte)
-        inc_ub = np.full(n, np.inf)
         max_inc = np.inf if _isblank(row.max_increase_per_week) else float(row.max_increase_per_week)
         max_dec = np.inf if _isblank(row.max_decrease_per_week) else float(row.max_decrease_per_week)
-        inc_ub[ts > row.start_week] = max_inc                     # eq 5
-        lead_block = ts < 1 + lead                                # eq 2
-        if signed_committed:
+        inc_ub = np.where(ts > row.start_week, max_inc, np.inf)               # eq 5
+        lead_block = ts < 1 + int(row.lead_weeks)                              # eq 2
+        if row.status == "signed" and not np.isnan(row.committed_fte):
             lead_block &= ts != row.start_week
         inc_ub[lead_block] = 0.0
-        dec_ub = np.full(n, np.inf)
-        dec_ub[ts >= row.start_week + int(row.min_term_weeks)] = max_dec  # eq 5
-        lock = ts < row.start_week + int(row.min_term_weeks)      # eq 4
-        df = pd.DataFrame({"contract": row.contract, "week": ts, "lock": lock,
-                           "inc_ub": inc_ub, "dec_ub": dec_ub})
-        cw_parts.append(df)
+        dec_ub = np.where(ts >= row.start_week + int(row.min_term_weeks), max_dec, np.inf)  # eq 5
+        lock = ts < row.start_week + int(row.min_term_weeks)                   # eq 4
+        cw_parts.append(pd.DataFrame({"contract": row.contract, "week": ts, "lock": lock,
+                                      "inc_ub": inc_ub, "dec_ub": dec_ub}))
     if cw_parts:
-        cw1 = pd.concat(cw_parts, ignore_index=True)
-    else:
-        cw1 = pd.DataFrame({"contract": pd.Series([], dtype=object),
-                            "week": pd.Series([], dtype=int), "lock": pd.Series([], dtype=bool),
-                            "inc_ub": pd.Series([], dtype=float),
-                            "dec_ub": pd.Series([], dtype=float)})
-    contract_weeks = _cross_scen(cw1, scen)
+        return pd.concat(cw_parts, ignore_index=True)
+    return pd.DataFrame({"contract": pd.Series([], dtype=object), "week": pd.Series([], dtype=int),
+                         "lock": pd.Series([], dtype=bool), "inc_ub": pd.Series([], dtype=float),
+                         "dec_ub": pd.Series([], dtype=float)})
 
-    # ---- regional units ------------------------------------------------------------------
-    av = inputs.availability[["source", "region", "week", "fte"]].copy()
-    av = av[av["source"].map(kinds) != CONTRACTOR]
-    pos_pairs = av.loc[av["fte"] > 0, ["source", "region"]].drop_duplicates()
-    # keep source order then region order of the inputs
+
+def regional_index(inputs: Inputs, regions: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Regional units (source, region) with some availability, and their weeks with
+    ``avail`` (eq 7) and the onboarding bound ``o_ub`` (eq 6 lead, eq 9 ramp; inf = none)."""
+    src = inputs.sources
+    av = inputs.availability[["source", "region", "week", "fte"]]
+    av = av[av["source"].map(src["kind"]) != CONTRACTOR]
+    pairs = av.loc[av["fte"] > 0, ["source", "region"]].drop_duplicates()
     s_order = {s: i for i, s in enumerate(src.index)}
-    pos_pairs = pos_pairs.assign(_s=pos_pairs["source"].map(s_order),
-                                 _r=pos_pairs["region"].map(r_pos))
-    pos_pairs = pos_pairs.sort_values(["_s", "_r"]).drop(columns=["_s", "_r"])
-    units = pos_pairs.reset_index(drop=True)
-    ru = units.merge(pd.DataFrame({"week": weeks}), how="cross")
-    ru = ru.merge(av[["source", "region", "week", "fte"]], on=["source", "region", "week"],
-                  how="left")
+    r_order = {r: i for i, r in enumerate(regions)}
+    pairs = pairs.assign(_s=pairs["source"].map(s_order), _r=pairs["region"].map(r_order))
+    units = pairs.sort_values(["_s", "_r"]).drop(columns=["_s", "_r"]).reset_index(drop=True)
+    ru = units.merge(pd.DataFrame({"week": np.arange(1, inputs.settings.weeks + 1)}), how="cross")
+    ru = ru.merge(av, on=["source", "region", "week"], how="left")
     ru["avail"] = ru["fte"].fillna(0.0).astype(float)
     ru = ru.drop(columns="fte")
     lead = ru["source"].map(src["lead_weeks"]).to_numpy(dtype=int)
     o_ub = _fill_inf(ru["source"].map(src["max_increase_per_week"]))   # eq 9
-    o_ub = np.where(ru["week"].to_numpy() < 1 + lead, 0.0, o_ub)         # eq 6 lead
-    ru["o_ub"] = o_ub
-    regional = _cross_scen(ru, scen)
+    ru["o_ub"] = np.where(ru["week"].to_numpy() < 1 + lead, 0.0, o_ub)  # eq 6 lead
+    return units, ru
 
-    # ---- eq 10 rows: units plus trainer/supervisor-only pairs ------------------------
+
+def hour_pair_index(inputs: Inputs, units: pd.DataFrame) -> pd.DataFrame:
+    """Eq 10 rows: the regional units plus (trainer or supervisor, region) pairs of their dependants."""
+    src = inputs.sources
     hp = [units.assign(_own=True)]
     for col, amount in (("trainer", "training_hours"), ("supervisor", "supervision_ratio")):
-        deps = src[[col, amount]].copy()
+        deps = src[[col, amount]]
         deps = deps[deps[col].map(lambda x: not _isblank(x)) & (deps[amount] > 0)]
         if len(deps):
-            d = units.merge(deps.rename_axis("dep").reset_index(), left_on="source",
-                            right_on="dep")
+            d = units.merge(deps.rename_axis("dep").reset_index(), left_on="source", right_on="dep")
             hp.append(pd.DataFrame({"source": d[col], "region": d["region"], "_own": False}))
-    hour_pairs = pd.concat(hp, ignore_index=True).drop_duplicates(["source", "region"])
-    hour_pairs = hour_pairs.reset_index(drop=True)
+    return pd.concat(hp, ignore_index=True).drop_duplicates(["source", "region"]).reset_index(drop=True)
 
-    # ---- work (A) ------------------------------------------------------------------------
-    work_parts = []
+
+def work_index(inputs: Inputs, sk: pd.DataFrame, con: pd.DataFrame, ru: pd.DataFrame, unserved: pd.DataFrame,
+               scen: list, regions: list) -> pd.DataFrame:
+    """A rows: contracts in their window (every region) and regional units with availability,
+    for each work type they have a skill row for, where demand can be positive."""
+    parts = []
+    keys = unserved[["region", "work_type", "week", "scenario"]]
     if len(con):
-        csk = con[["contract", "source", "start_week", "end_week"]].merge(sk, on="source")
-        cA = csk.merge(unserved[["region", "work_type", "week", "scenario"]], on="work_type")
+        cA = con[["contract", "source", "start_week", "end_week"]].merge(sk, on="source").merge(keys, on="work_type")
         cA = cA[(cA["week"] >= cA["start_week"]) & (cA["week"] <= cA["end_week"])]
         cA = cA.rename(columns={"contract": "unit"}).drop(columns=["start_week", "end_week"])
-        cA["is_contract"] = True
-        work_parts.append(cA)
-    rsk = ru[ru["avail"] > 0][["source", "region", "week"]].merge(sk, on="source")
-    rA = rsk.merge(unserved[["region", "work_type", "week", "scenario"]],
-                   on=["region", "work_type", "week"])
-    rA["unit"] = rA["source"]
-    rA["is_contract"] = False
-    work_parts.append(rA)
-    work = pd.concat(work_parts, ignore_index=True)
+        parts.append(cA.assign(is_contract=True))
+    rA = ru[ru["avail"] > 0][["source", "region", "week"]].merge(sk, on="source").merge(
+        keys, on=["region", "work_type", "week"])
+    parts.append(rA.assign(unit=rA["source"], is_contract=False))
     cols = ["unit", "region", "work_type", "week", "scenario", "source", "is_contract",
             "a", "p", "e", "loss", "esc", "esc_to"]
-    work = work[cols]
+    work = pd.concat(parts, ignore_index=True)[cols]
     # order: scenario, unit (contracts first), region, work_type, week
-    u_order = {u: i for i, u in enumerate(list(con["contract"]) + list(src.index))}
-    work = work.assign(_w=work["scenario"].map(w_pos), _u=work["unit"].map(u_order),
-                       _r=work["region"].map(r_pos))
+    order = {name: {v: i for i, v in enumerate(vals)} for name, vals in
+             (("scenario", scen), ("unit", list(con["contract"]) + list(inputs.sources.index)), ("region", regions))}
+    work = work.assign(_w=work["scenario"].map(order["scenario"]), _u=work["unit"].map(order["unit"]),
+                       _r=work["region"].map(order["region"]))
     work = work.sort_values(["_w", "_u", "_r", "work_type", "week"], kind="stable")
     work = work.drop(columns=["_w", "_u", "_r"]).reset_index(drop=True)
-    work["week"] = work["week"].astype(int)
-    work["is_contract"] = work["is_contract"].astype(bool)
-
-    return ModelIndex(
-        contracts=con,
-        contract_weeks=contract_weeks,
-        regional=regional,
-        work=work,
-        unserved=unserved,
-        hour_pairs=hour_pairs,
-        scenarios=scen,
-        pi=pi,
-        H=H,
-        weeks=T,
-        sources=src,
-        work_types=wt,
-    )
+    return work.astype({"week": int, "is_contract": bool})
 
 
 def _cross_scen(df: pd.DataFrame, scen: list) -> pd.DataFrame:

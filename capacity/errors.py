@@ -31,15 +31,36 @@ def cell_ref(row0: int, col0: int) -> str:
     return f"{col_letter(col0)}{row0 + 1}"
 
 
+def col_number(letters: str) -> int:
+    """Excel column letters -> 1-based column number ('A' -> 1, 'AA' -> 27)."""
+    col = 0
+    for ch in letters:
+        col = col * 26 + (ord(ch) - 64)
+    return col
+
+
+def runs(numbers: list[int]) -> list[tuple[int, int]]:
+    """Sorted integers -> runs of consecutive ones: [1, 2, 3, 5] -> [(1, 3), (5, 5)]."""
+    out: list[tuple[int, int]] = []
+    for n in numbers:
+        if out and n == out[-1][1] + 1:
+            out[-1] = (out[-1][0], n)
+        else:
+            out.append((n, n))
+    return out
+
+
+def number_ranges(numbers: list[int]) -> str:
+    """Sorted integers -> '1-3, 5' (the validator's way of listing weeks)."""
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs(numbers))
+
+
 def _cell_sort_key(cell: str) -> tuple[int, int]:
     m = _CELL_RE.match(cell or "")
     if not m:
         return (0, 0)
     letters, row = m.groups()
-    col = 0
-    for ch in letters:
-        col = col * 26 + (ord(ch) - 64)
-    return (int(row), col)
+    return (int(row), col_number(letters))
 
 
 @dataclass(frozen=True, order=False)

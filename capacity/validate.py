@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from capacity import schema as S
-from capacity.errors import ERROR, WARNING, InputError, Issue, cell_ref, col_letter, sort_issues
+from capacity.errors import ERROR, WARNING, InputError, Issue, cell_ref, col_letter, number_ranges, sort_issues
 from capacity.inputs import CONTRACTOR, Inputs, Origin, Settings
 from capacity.reader import RawSheet, RawWorkbook, read_workbook
 
@@ -230,19 +230,8 @@ def _header(raw: RawSheet, sheet: S.Sheet, out: Collector, weeks: int | None) ->
     if sheet.layout == S.WIDE and weeks is not None:
         missing = [w for w in range(1, weeks + 1) if w not in parsed.weeks]
         if missing:
-            out.error(sheet.name, "A1", f"missing week column(s) {_ranges(missing)} (need 1..{weeks})")
+            out.error(sheet.name, "A1", f"missing week column(s) {number_ranges(missing)} (need 1..{weeks})")
     return parsed
-
-
-def _ranges(numbers: list[int]) -> str:
-    spans, start = [], None
-    for i, n in enumerate(numbers):
-        if start is None:
-            start = n
-        if i + 1 == len(numbers) or numbers[i + 1] != n + 1:
-            spans.append(f"{start}" if start == n else f"{start}-{n}")
-            start = None
-    return ", ".join(spans)
 
 
 def _parse_sheet(raw: RawSheet, sheet: S.Sheet, out: Collector, weeks: int | None) -> Parsed:

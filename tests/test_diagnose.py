@@ -101,7 +101,7 @@ def test_cohort_term_against_availability_drop_only_with_a_target(tmp_path):
     c = _at(conflicts, "high", 4)
     assert {"sources!G5", "availability!H4"} <= set(c.input_cells)       # min_term_weeks, the drop
     assert "min_term_weeks 4" in c.explanation
-    line = D._conflict_lines(inp, conflicts)[0]
+    line = D.conflict_lines(inp, conflicts)[0]
     assert "weeks 1–6" in line and "sources!E5, G5" in line
 
 

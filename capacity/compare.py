@@ -158,39 +158,10 @@ def measures(inputs: Inputs, built, res, alpha: float) -> dict:
 
 
 def scenario_costs(inputs: Inputs, tables) -> pd.DataFrame:
-    """Per scenario w: the cost if w happens (fixed + staff + onboarding + lost value).
+    """Per scenario: the cost if it happens (:func:`capacity.results.scenario_costs`, the reporting copy)."""
+    from capacity.results import scenario_costs as costs
 
-    From the tidy tables (the figures the plan workbook shows); the
-    probability-weighted total equals the objective.
-    """
-    from capacity.results import EXPECTED
-
-    scen = list(inputs.scenarios.index)
-    plan = tables.plan[tables.plan["scenario"] != EXPECTED]
-    contract = plan["kind"] == "contractor"
-    regional = plan[~contract]
-    onb = regional["onboarded"].to_numpy() * regional["unit"].map(inputs.sources["onboarding_cost"]).to_numpy(
-        dtype=float)
-    cov = tables.coverage[tables.coverage["scenario"] != EXPECTED]
-    lost = cov["lost"].to_numpy() * cov["work_type"].map(inputs.work_types["value_per_task"]).to_numpy(dtype=float)
-
-    def by_scenario(frame_scen, values):
-        return pd.Series(values, index=frame_scen.to_numpy()).groupby(level=0).sum().reindex(scen).fillna(0.0)
-
-    out = pd.DataFrame({"scenario": scen, "probability": inputs.scenarios["probability"].to_numpy(dtype=float)})
-    out["fixed"] = float(tables.contracts["fixed_cost"].sum())
-    out["contract_staff"] = by_scenario(plan.loc[contract, "scenario"],
-                                        plan.loc[contract, "cost"].to_numpy()).to_numpy()
-    onboarding = by_scenario(regional["scenario"], onb)
-    out["regional_staff"] = (by_scenario(regional["scenario"], regional["cost"].to_numpy()) - onboarding).to_numpy()
-    out["onboarding"] = onboarding.to_numpy()
-    out["lost_value"] = by_scenario(cov["scenario"], lost).to_numpy()
-    out["total"] = out[["fixed", "contract_staff", "regional_staff", "onboarding", "lost_value"]].sum(axis=1)
-    done = by_scenario(cov["scenario"], cov["completed"].to_numpy())
-    demand = by_scenario(cov["scenario"], cov["demand"].to_numpy())
-    d = demand.to_numpy()
-    out["completion_share"] = np.where(d > 1e-9, done.to_numpy() / np.maximum(d, 1e-300), 1.0)
-    return out
+    return costs(inputs, tables.plan, tables.coverage, tables.contracts)
 
 
 def cvar(costs, probabilities, alpha: float) -> float:

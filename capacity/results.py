@@ -258,26 +258,59 @@ def _signed(con: pd.DataFrame, y: pd.Series, L: pd.Series, exp: pd.DataFrame) ->
     return (y.to_numpy() > 0.5) & ~idle_free
 
 
+COST_PARTS = ("fixed", "contract_staff", "regional_staff", "onboarding", "lost_value")
+
+
+def scenario_costs(inputs: Inputs, plan: pd.DataFrame, coverage: pd.DataFrame, contracts: pd.DataFrame) -> pd.DataFrame:
+    """The cost breakdown as reported (this is the only reporting copy).
+
+    Per scenario w: the cost if w happens, from the tidy tables (the figures
+    the plan workbook shows): fixed + contract staff + regional staff +
+    onboarding + lost value, ``total``, and the completion share. Their
+    probability-weighted sum is the objective. The audit recomputes the same
+    figures independently from quantities and input prices
+    (:func:`capacity.checks.check_objective`).
+    """
+    scen = list(inputs.scenarios.index)
+    plan = plan[plan["scenario"] != EXPECTED]
+    contract = plan["kind"] == "contractor"
+    regional = plan[~contract]
+    onb = regional["onboarded"].to_numpy() * regional["unit"].map(inputs.sources["onboarding_cost"]).to_numpy(
+        dtype=float)
+    cov = coverage[coverage["scenario"] != EXPECTED]
+    lost = cov["lost"].to_numpy() * cov["work_type"].map(inputs.work_types["value_per_task"]).to_numpy(dtype=float)
+
+    def by_scenario(frame_scen, values):
+        return pd.Series(values, index=frame_scen.to_numpy()).groupby(level=0).sum().reindex(scen).fillna(0.0)
+
+    out = pd.DataFrame({"scenario": scen, "probability": inputs.scenarios["probability"].to_numpy(dtype=float)})
+    out["fixed"] = float(contracts["fixed_cost"].sum())
+    out["contract_staff"] = by_scenario(plan.loc[contract, "scenario"], plan.loc[contract, "cost"].to_numpy()).to_numpy()
+    onboarding = by_scenario(regional["scenario"], onb)
+    out["regional_staff"] = (by_scenario(regional["scenario"], regional["cost"].to_numpy()) - onboarding).to_numpy()
+    out["onboarding"] = onboarding.to_numpy()
+    out["lost_value"] = by_scenario(cov["scenario"], lost).to_numpy()
+    out["total"] = out[list(COST_PARTS)].sum(axis=1)
+    done = by_scenario(cov["scenario"], cov["completed"].to_numpy()).to_numpy()
+    demand = by_scenario(cov["scenario"], cov["demand"].to_numpy()).to_numpy()
+    out["completion_share"] = np.where(demand > EPS, done / np.maximum(demand, 1e-300), 1.0)
+    return out
+
+
 def _summary(inputs: Inputs, result, plan: pd.DataFrame, coverage: pd.DataFrame, contracts: pd.DataFrame):
+    sc = scenario_costs(inputs, plan, coverage, contracts)
+    e = {part: float((sc[part] * sc["probability"]).sum()) for part in COST_PARTS}
     exp = plan[plan["scenario"] == EXPECTED]
-    contract_rows = exp["kind"] == "contractor"
-    onboarding = (exp.loc[~contract_rows, "onboarded"].to_numpy()
-                  * exp.loc[~contract_rows, "unit"].map(inputs.sources["onboarding_cost"]).to_numpy(dtype=float))
-    onboarding_cost = float(onboarding.sum())
-    staff_cost = float(exp["cost"].sum()) - onboarding_cost
-    fixed = float(contracts["fixed_cost"].sum())
     cov = coverage[coverage["scenario"] == EXPECTED]
-    val = inputs.work_types["value_per_task"]
-    lost_value = float((cov["lost"].to_numpy() * cov["work_type"].map(val).to_numpy(dtype=float)).sum())
     demand = float(cov["demand"].sum())
     rows = [
         ("status", result.status),
         ("objective", result.objective),
-        ("expected_staff_cost", staff_cost),
-        ("expected_onboarding_cost", onboarding_cost),
-        ("fixed_cost", fixed),
-        ("expected_lost_value", lost_value),
-        ("expected_total_cost", fixed + staff_cost + onboarding_cost + lost_value),
+        ("expected_staff_cost", e["contract_staff"] + e["regional_staff"]),
+        ("expected_onboarding_cost", e["onboarding"]),
+        ("fixed_cost", e["fixed"]),
+        ("expected_lost_value", e["lost_value"]),
+        ("expected_total_cost", sum(e.values())),
         ("expected_completion_share", float(cov["completed"].sum()) / demand if demand > EPS else 1.0),
         ("mip_gap", result.gap),
         ("best_bound", result.bound),

@@ -1,0 +1,36 @@
+"""What every part of a comparison shares: run statuses that count as solved, and the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+Progress = Callable[[str], None]
+OK = ("optimal", "feasible")
+SHOWN_ERRORS = 3
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class CompareResult:
+    exit_code: int
+    output: Path | None
+    summary_text: str = ""
+    message: str = ""
+    comparison: pd.DataFrame | None = None
+    scenario_costs: pd.DataFrame | None = None
+    measures: pd.DataFrame | None = None
+    inputs_changed: pd.DataFrame | None = None
+    run_info: pd.DataFrame | None = None
+    records: dict = field(default_factory=dict)
+
+    def measure(self, key: str):
+        m = self.measures
+        hit = m.loc[m["key"] == key, "value"]
+        return hit.iloc[0] if len(hit) else None

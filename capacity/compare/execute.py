@@ -8,12 +8,9 @@ import os
 import time
 from typing import Callable
 
-
-
-from .common import quiet
+from .common import Progress, quiet
 from .runs import Job, run_job
 
-Progress = Callable[[str], None]
 
 
 # ============================================================ executors

@@ -6,7 +6,7 @@ stated here once. It drives:
 - :mod:`capacity.validate` (reading and checking each cell),
 - :mod:`capacity.workbook` (the blank template, its drop-down lists and the
   README sheet),
-- ``capacity schema`` / ``docs/workbook.md`` (the generated column reference).
+- ``docs/workbook.md`` (the generated column reference, ``python -m capacity.docs``).
 
 A column's rule is phrased once, by :meth:`Column.describe`, and the same words
 appear in error messages, in the README sheet and in the docs.

@@ -1,7 +1,8 @@
 """Build :class:`capacity.inputs.Inputs` directly in Python for tests.
 
-Defaults follow ``workbook.md`` (numbers 0, limits blank = NaN, contract
-start_week 1 and end_week = weeks, status option). Each helper takes plain
+Defaults are the schema's (``capacity/schema.py``: numbers 0, limits blank =
+NaN, contract start_week 1 and end_week = weeks, status option), plus a few
+values for required columns so that a test states only what it is about. Each helper takes plain
 dicts/lists so a test reads like the workbook it stands for::
 
     inp = make_inputs(
@@ -23,41 +24,28 @@ import math
 
 import pandas as pd
 
+from capacity import schema as S
 from capacity.inputs import Inputs, Settings
 
 NAN = math.nan
 
-WORK_TYPE_DEFAULTS = dict(
-    tasks_per_case=0.0, value_per_task=0.0, escalates_to=None, min_completion_share=0.0
-)
-SOURCE_DEFAULTS = dict(
-    kind="eho",
-    cost_per_fte_week=0.0,
-    onboarding_cost=0.0,
-    lead_weeks=0,
-    notice_weeks=0,
-    min_term_weeks=0,
-    max_increase_per_week=NAN,
-    trainer=None,
-    training_hours=0.0,
-    supervisor=None,
-    supervision_ratio=0.0,
-)
-SKILL_DEFAULTS = dict(escalation_share=0.0, handoff_minutes=0.0, success_rate=1.0)
-CONTRACT_DEFAULTS = dict(
-    status="option",
-    start_week=1,
-    end_week=None,
-    min_term_weeks=0,
-    min_fte=0.0,
-    committed_fte=NAN,
-    fixed_cost=0.0,
-    cost_per_fte_week=0.0,
-    lead_weeks=0,
-    notice_weeks=0,
-    max_increase_per_week=NAN,
-    max_decrease_per_week=NAN,
-)
+def _schema_defaults(sheet: S.Sheet, **conveniences) -> dict:
+    """The schema's value for a blank cell of each optional column (numbers with
+    no default, i.e. limits, are NaN = no limit), plus values this factory
+    fills in for required columns so that tests stay short."""
+    out = {}
+    for col in sheet.columns:
+        if col.name in sheet.key or col.required:
+            continue
+        out[col.name] = NAN if col.default is None and col.type in (S.NUMBER, S.INT) else col.default
+    out.update(conveniences)
+    return out
+
+
+WORK_TYPE_DEFAULTS = _schema_defaults(S.WORK_TYPES, tasks_per_case=0.0, value_per_task=0.0)
+SOURCE_DEFAULTS = _schema_defaults(S.SOURCES, kind="eho")
+SKILL_DEFAULTS = _schema_defaults(S.SKILLS, success_rate=1.0)
+CONTRACT_DEFAULTS = _schema_defaults(S.CONTRACTS, end_week=None)   # None: the horizon's last week
 
 
 def _frame(rows, key, defaults, columns):

@@ -86,90 +86,75 @@ class Context:
         In the elastic model (ctx.elastic) a family with a slack unit gets a
         penalised non-negative slack that makes every row satisfiable.
         """
-        block, name, eq, sense = spec.block, spec.name, spec.eq, spec.sense
         keys = keys.reset_index(drop=True)
         n = len(keys)
         rhs = np.broadcast_to(np.asarray(rhs, dtype=float), (n,)).copy()
-        rows_l, objs_l, coefs_l = [], [], []
+        rows, objs, coefs = self._gather(terms)
+        fam = Family(spec, list(levels), keys[levels].reset_index(drop=True))
+        use_slack = spec.elastic and self.elastic
+        has = np.bincount(rows, minlength=n) > 0
+        if not use_slack:
+            for i in np.nonzero(~has & _violated(spec.sense, rhs))[0]:
+                self.trivially_infeasible.append((fam, tuple(fam.keys.iloc[i])))
+        exist = has | use_slack
+        fam.keys = keys[levels][exist].reset_index(drop=True)
+        self.families.append(fam)
+        m_rows = int(exist.sum())
+        if m_rows == 0:
+            return fam
+        rows = (np.cumsum(exist) - 1)[rows]   # renumber the rows that exist
+        keylist = _keys(fam.keys, levels)
+        blk = _block(self.m, spec.block)
+        if use_slack:
+            rows, objs, coefs = self._add_slacks(spec, fam, blk, keylist, rows, objs, coefs)
+        body = _bodies(spec.sense, keylist, rows, objs, coefs, rhs[exist])
+        blk.add_component(spec.name, pyo.Constraint(keylist, rule=_lookup(body),
+                                                    doc=f"formulation.md eq {spec.eq}: {spec.statement}"))
+        return fam
+
+    def _gather(self, terms):
+        """Concatenate the term groups: row numbers, VarData objects, coefficients."""
+        rows_l, objs_l, coefs_l = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=object)], [np.zeros(0)]
         for var, ri, vp, co in terms:
             ri = np.asarray(ri, dtype=np.int64)
             vp = np.asarray(vp, dtype=np.int64)
             co = np.broadcast_to(np.asarray(co, dtype=float), ri.shape)
             keep = (vp >= 0) & (co != 0)
-            if not keep.any():
-                continue
             rows_l.append(ri[keep])
             objs_l.append(self.objs[var][vp[keep]])
             coefs_l.append(co[keep])
-        fam = Family(spec, list(levels), keys[levels].reset_index(drop=True))
-        use_slack = spec.elastic and self.elastic
-        if rows_l:
-            rows = np.concatenate(rows_l)
-            objs = np.concatenate(objs_l)
-            coefs = np.concatenate(coefs_l)
-        else:
-            rows = np.zeros(0, dtype=np.int64)
-            objs = np.zeros(0, dtype=object)
-            coefs = np.zeros(0)
-        counts = np.bincount(rows, minlength=n)
-        has = counts > 0
-        if not use_slack:
-            bad = ~has & _violated(sense, rhs)
-            for i in np.nonzero(bad)[0]:
-                self.trivially_infeasible.append((fam, tuple(fam.keys.iloc[i])))
-        exist = has | (use_slack & np.ones(n, dtype=bool))
-        # renumber existing rows
-        new_id = np.cumsum(exist) - 1
-        keys_e = keys[levels][exist].reset_index(drop=True)
-        fam.keys = keys_e
-        m_rows = int(exist.sum())
-        blk = _block(self.m, block)
-        if m_rows == 0:
-            self.families.append(fam)
-            return fam
-        rows = new_id[rows]
-        rhs_e = rhs[exist]
-        keylist = _keys(keys_e, levels)
-        if use_slack:
-            senses = ["le", "ge"] if sense == "==" else (["le"] if sense == "<=" else ["ge"])
-            for sname in senses:
-                # '<=' rows get -s (more room), '>=' rows +s
-                vname = f"{name}_slack_{sname}"
-                sv = pyo.Var(keylist, domain=pyo.NonNegativeReals, dense=True,
-                             doc=f"elastic slack for eq {eq}")
-                blk.add_component(vname, sv)
-                so = _objarray(sv.values())
-                rows = np.concatenate([rows, np.arange(m_rows)])
-                objs = np.concatenate([objs, so])
-                coefs = np.concatenate([coefs, np.full(m_rows, -1.0 if sname == "le" else 1.0)])
-                self.penalty_terms.append(so)
-                fam.slack.append(vname)
-        order = np.argsort(rows, kind="stable")
-        rows = rows[order]
-        vl = objs[order].tolist()
-        cl = coefs[order].tolist()
-        starts = np.searchsorted(rows, np.arange(m_rows + 1)).tolist()
-        rl = rhs_e.tolist()
-        body = {}
-        if sense == "<=":
-            for i, key in enumerate(keylist):
-                a, b = starts[i], starts[i + 1]
-                body[key] = (None, LinearExpression(constant=0, linear_coefs=cl[a:b],
-                                                    linear_vars=vl[a:b]), rl[i])
-        elif sense == ">=":
-            for i, key in enumerate(keylist):
-                a, b = starts[i], starts[i + 1]
-                body[key] = (rl[i], LinearExpression(constant=0, linear_coefs=cl[a:b],
-                                                     linear_vars=vl[a:b]), None)
-        else:
-            for i, key in enumerate(keylist):
-                a, b = starts[i], starts[i + 1]
-                body[key] = (rl[i], LinearExpression(constant=0, linear_coefs=cl[a:b],
-                                                     linear_vars=vl[a:b]), rl[i])
-        con = pyo.Constraint(keylist, rule=_lookup(body), doc=f"formulation.md eq {eq}: {spec.statement}")
-        blk.add_component(name, con)
-        self.families.append(fam)
-        return fam
+        return np.concatenate(rows_l), np.concatenate(objs_l), np.concatenate(coefs_l)
+
+    def _add_slacks(self, spec, fam, blk, keylist, rows, objs, coefs):
+        """Penalised slacks (elastic model): '<=' rows get -s (more room), '>=' rows +s, '==' both."""
+        m_rows = len(keylist)
+        senses = ["le", "ge"] if spec.sense == "==" else (["le"] if spec.sense == "<=" else ["ge"])
+        for sname in senses:
+            vname = f"{spec.name}_slack_{sname}"
+            sv = pyo.Var(keylist, domain=pyo.NonNegativeReals, dense=True, doc=f"elastic slack for eq {spec.eq}")
+            blk.add_component(vname, sv)
+            so = _objarray(sv.values())
+            rows = np.concatenate([rows, np.arange(m_rows)])
+            objs = np.concatenate([objs, so])
+            coefs = np.concatenate([coefs, np.full(m_rows, -1.0 if sname == "le" else 1.0)])
+            self.penalty_terms.append(so)
+            fam.slack.append(vname)
+        return rows, objs, coefs
+
+
+def _bodies(sense: str, keylist, rows, objs, coefs, rhs) -> dict:
+    """Row key -> (lower, LinearExpression, upper), one expression per row, terms sorted by row once."""
+    order = np.argsort(rows, kind="stable")
+    rows = rows[order]
+    vl = objs[order].tolist()
+    cl = coefs[order].tolist()
+    starts = np.searchsorted(rows, np.arange(len(keylist) + 1)).tolist()
+    rl = rhs.tolist()
+    lo = [None] * len(rl) if sense == "<=" else rl
+    hi = [None] * len(rl) if sense == ">=" else rl
+    return {key: (lo[i], LinearExpression(constant=0, linear_coefs=cl[starts[i]:starts[i + 1]],
+                                         linear_vars=vl[starts[i]:starts[i + 1]]), hi[i])
+            for i, key in enumerate(keylist)}
 
 
 def _lookup(body):

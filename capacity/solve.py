@@ -252,29 +252,15 @@ def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float 
     st = built.inputs.settings
     mip_gap = st.mip_gap if mip_gap is None else mip_gap
     time_limit = st.time_limit_s if time_limit is None else time_limit
-    m = built.model
     ys = list(built.var_objs["y"])
-    free_y = [v for v in ys if not v.fixed]
-    is_mip = bool(free_y)
+    is_mip = any(not v.fixed for v in ys)
     stats = dict(built.stats)
-    stats.update(binaries=len(free_y), solver_version=".".join(map(str, _Highs().version())))
-
+    stats.update(binaries=sum(not v.fixed for v in ys), solver_version=".".join(map(str, _Highs().version())))
     if built.trivially_infeasible:
-        viol = pd.DataFrame([{"family": f"{f.block}.{f.name}", "equation": f.eq, "index": k,
-                              "levels": tuple(f.levels), "slack": math.nan}
-                             for f, k in built.trivially_infeasible])
-        return SolveResult("infeasible", "rows that cannot hold (no variable can meet them)",
-                           None, None, None, stats=stats,
-                           infeasible_families=_trivial_families(built), infeasibility=viol)
-
+        return _trivially_infeasible(built, stats)
     solver = _Highs()
     _no_updates(solver)
-    opts = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False)
-    _use_threads(opts, threads)
-    if time_limit is not None and not (isinstance(time_limit, float) and math.isnan(time_limit)):
-        opts["time_limit"] = float(time_limit)
-    if is_mip and mip_gap is not None:
-        opts["rel_gap"] = float(mip_gap)
+    opts = _options(threads, time_limit, mip_gap if is_mip else None)
     t0 = time.perf_counter()
     # y fixed everywhere (signed contracts only): give HiGHS an LP, not a MIP
     # with fixed integer columns, so that duals exist; restored below
@@ -282,53 +268,26 @@ def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float 
     try:
         for v, _ in saved:
             v.domain = pyo.UnitInterval
-        res = solver.solve(m, **opts)
+        res = solver.solve(built.model, **opts)
     except Exception as exc:  # solver failure: report, do not crash the pipeline
         stats["solve_s"] = time.perf_counter() - t0
-        return SolveResult("error", f"{type(exc).__name__}: {exc}", None, None, None,
-                           stats=stats)
+        return SolveResult("error", f"{type(exc).__name__}: {exc}", None, None, None, stats=stats)
     finally:
         for v, dom in saved:
             v.domain = dom
     stats["solve_s"] = time.perf_counter() - t0
-    stats["load_s"] = res.timing_info.timer.timers["set_instance"].total_time \
-        if "set_instance" in res.timing_info.timer.timers else None
-    stats["highs_s"] = res.timing_info.highs_time
-    h = solver._solver_model
-    try:
-        stats["nonzeros"] = int(h.getNumNz())
-        stats["constraints"] = int(h.getNumRow())
-        stats["variables"] = int(h.getNumCol())
-    except Exception:  # pragma: no cover - older highspy
-        pass
-    tc = res.termination_condition
-    has_sol = res.incumbent_objective is not None
-    status = _status(tc, has_sol)
-    termination = f"{tc.name}: {h.modelStatusToString(h.getModelStatus())}"
-    out = SolveResult(status, termination, None, None, None, stats=stats)
-    if status in ("infeasible",):
+    _highs_stats(stats, res, solver._solver_model)
+    out = _outcome(res, solver._solver_model, stats)
+    if out.status == "infeasible":
         if _explain:
             t1 = time.perf_counter()
             out.infeasible_families, out.infeasibility = explain_infeasibility(
                 built, time_limit=time_limit, threads=threads)
             stats["explain_s"] = time.perf_counter() - t1
         return out
-    if not has_sol:
+    if res.incumbent_objective is None:
         return out
-    res.solution_loader.load_vars()
-    out.objective = float(res.incumbent_objective)
-    out.bound = None if res.objective_bound is None else float(res.objective_bound)
-    if not is_mip:
-        out.gap = 0.0 if status == "optimal" else None
-        if out.bound is None and status == "optimal":
-            out.bound = out.objective
-    elif out.bound is not None and math.isfinite(out.bound):
-        out.gap = abs(out.objective - out.bound) / max(abs(out.objective), 1e-10)
-        if abs(out.objective - out.bound) <= 1e-9 * max(1.0, abs(out.objective)):
-            out.gap = 0.0
-    out.values = _values(built)
-    from capacity.model import PARTS
-    out.objective_parts = {p: float(pyo.value(m.component(p))) for p in PARTS}
+    _read_solution(built, res, out, is_mip)
     if duals:
         t1 = time.perf_counter()
         try:
@@ -337,6 +296,63 @@ def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float 
             stats["dual_error"] = f"{type(exc).__name__}: {exc}"
         stats["dual_s"] = time.perf_counter() - t1
     return out
+
+
+def _trivially_infeasible(built: BuiltModel, stats: dict) -> SolveResult:
+    viol = pd.DataFrame([{"family": f"{f.block}.{f.name}", "equation": f.eq, "index": k,
+                          "levels": tuple(f.levels), "slack": math.nan}
+                         for f, k in built.trivially_infeasible])
+    return SolveResult("infeasible", "rows that cannot hold (no variable can meet them)",
+                       None, None, None, stats=stats,
+                       infeasible_families=_trivial_families(built), infeasibility=viol)
+
+
+def _options(threads, time_limit, mip_gap) -> dict:
+    opts = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False)
+    _use_threads(opts, threads)
+    if time_limit is not None and not (isinstance(time_limit, float) and math.isnan(time_limit)):
+        opts["time_limit"] = float(time_limit)
+    if mip_gap is not None:
+        opts["rel_gap"] = float(mip_gap)
+    return opts
+
+
+def _highs_stats(stats: dict, res, h) -> None:
+    timers = res.timing_info.timer.timers
+    stats["load_s"] = timers["set_instance"].total_time if "set_instance" in timers else None
+    stats["highs_s"] = res.timing_info.highs_time
+    try:
+        stats["nonzeros"] = int(h.getNumNz())
+        stats["constraints"] = int(h.getNumRow())
+        stats["variables"] = int(h.getNumCol())
+    except Exception:  # pragma: no cover - older highspy
+        pass
+
+
+def _outcome(res, h, stats: dict) -> SolveResult:
+    tc = res.termination_condition
+    status = _status(tc, res.incumbent_objective is not None)
+    termination = f"{tc.name}: {h.modelStatusToString(h.getModelStatus())}"
+    return SolveResult(status, termination, None, None, None, stats=stats)
+
+
+def _read_solution(built: BuiltModel, res, out: SolveResult, is_mip: bool) -> None:
+    """Objective, bound, gap, variable values and the objective's parts."""
+    from capacity.model import PARTS
+
+    res.solution_loader.load_vars()
+    out.objective = float(res.incumbent_objective)
+    out.bound = None if res.objective_bound is None else float(res.objective_bound)
+    if not is_mip:
+        out.gap = 0.0 if out.status == "optimal" else None
+        if out.bound is None and out.status == "optimal":
+            out.bound = out.objective
+    elif out.bound is not None and math.isfinite(out.bound):
+        out.gap = abs(out.objective - out.bound) / max(abs(out.objective), 1e-10)
+        if abs(out.objective - out.bound) <= 1e-9 * max(1.0, abs(out.objective)):
+            out.gap = 0.0
+    out.values = _values(built)
+    out.objective_parts = {p: float(pyo.value(built.model.component(p))) for p in PARTS}
 
 
 def _lp_duals(built, solver, ys, opts, res):

@@ -332,7 +332,7 @@ def check_objective(inputs: Inputs, t: dict) -> Worst:
     objective = summary.get("objective")
     if objective is None or (isinstance(objective, float) and np.isnan(objective)):
         return Worst(1, float("inf"), "summary has no objective")
-    return _worst(_eq([staff + fixed + lost], [float(objective)]), None)
+    return _worst(_eq([staff + fixed + lost], [float(objective)]), pd.DataFrame({"summary": ["objective"]}))
 
 
 CHECKS: tuple[tuple[str, str, Callable[[Inputs, dict], Worst]], ...] = (

@@ -57,8 +57,8 @@ def test_input_resaved_by_libreoffice_plans_to_the_same_optimum(small_path, tmp_
     assert a.exit_code == b.exit_code == 0, (a.message, b.message)
     assert b.solve.objective == pytest.approx(a.solve.objective, rel=1e-9)
     assert (b.checks["result"] == "pass").all()
-    assert b.tables.plan[["scenario", "week", "region", "unit"]].equals(a.tables.plan[["scenario", "week", "region",
-                                                                                       "unit"]])
+    keys = ["scenario", "week", "region", "unit"]
+    assert b.tables.plan[keys].equals(a.tables.plan[keys])
 
 
 def test_plan_resaved_by_libreoffice_passes_audit(small_path, tmp_path):

@@ -184,10 +184,13 @@ def _limit(series: pd.Series) -> np.ndarray:
     return series.astype(float).fillna(np.inf).to_numpy(float)
 
 
-def _labels(plan: pd.DataFrame, cols: list[str], inputs: Inputs, sheet: str, column: str) -> pd.DataFrame:
-    """Row labels plus the input cell holding the rule's figure (e.g. contracts!N2)."""
-    cells = {u: inputs.origin.cell(sheet, u, column) for u in plan["unit"].unique()}
-    return plan[cols].assign(input=plan["unit"].map(cells).to_numpy())
+def _labels(plan: pd.DataFrame, cols: list[str], inputs: Inputs, sheet: str, column) -> pd.DataFrame:
+    """Row labels plus the input cell holding the rule's figure (e.g. contracts!N2);
+    `column` is one column name or one per row."""
+    columns = np.broadcast_to(np.asarray(column, dtype=object), (len(plan),))
+    pairs = list(zip(plan["unit"], columns))
+    cells = {pair: inputs.origin.cell(sheet, *pair) for pair in set(pairs)}
+    return plan[cols].assign(input=[cells[pair] for pair in pairs])
 
 
 def _contract_plan(inputs: Inputs, t: dict) -> tuple[pd.DataFrame, dict]:
@@ -216,11 +219,12 @@ def check_contract_window(inputs: Inputs, t: dict) -> Worst:
     contract at its start_week."""
     plan, c = _contract_plan(inputs, t)
     fte, added = plan["fte"].to_numpy(float), plan["onboarded"].to_numpy(float)
-    viol = np.where(~c["inside"], _eq(fte, 0.0), 0.0)
+    window = np.where(~c["inside"], _eq(fte, 0.0), 0.0)
     pre_arranged = c["status_signed"] & ~np.isnan(c["committed_fte"]) & (c["week"] == c["start_week"])
     blocked = (c["week"] < 1 + c["lead_weeks"]) & ~pre_arranged
-    viol = np.maximum(viol, np.where(blocked, _eq(added, 0.0), 0.0))
-    return _worst(viol, _labels(plan, ["scenario", "week", "unit"], inputs, "contracts", "lead_weeks"))
+    lead = np.where(blocked, _eq(added, 0.0), 0.0)
+    column = np.where(lead > window, "lead_weeks", np.where(c["week"] > c["end_week"], "end_week", "start_week"))
+    return _worst(np.maximum(window, lead), _labels(plan, ["scenario", "week", "unit"], inputs, "contracts", column))
 
 
 def check_contract_size(inputs: Inputs, t: dict) -> Worst:
@@ -262,7 +266,7 @@ def check_contract_ramps(inputs: Inputs, t: dict) -> Worst:
     down = (c["week"] >= c["start_week"] + c["min_term_weeks"]) & c["inside"]
     v_up = np.where(up, _le(plan["onboarded"], _limit(plan["unit"].map(con["max_increase_per_week"]))), 0.0)
     v_down = np.where(down, _le(plan["exits"], _limit(plan["unit"].map(con["max_decrease_per_week"]))), 0.0)
-    column = "max_increase_per_week" if v_up.max(initial=0.0) >= v_down.max(initial=0.0) else "max_decrease_per_week"
+    column = np.where(v_up >= v_down, "max_increase_per_week", "max_decrease_per_week")
     return _worst(np.maximum(v_up, v_down), _labels(plan, ["scenario", "week", "unit"], inputs, "contracts", column))
 
 

@@ -204,6 +204,6 @@ def test_audit_names_the_broken_rule(plans, tmp_path, which, ref, value, check, 
     assert r.exit_code == 5, r.output
     lines = r.stdout.splitlines()
     failing = [line for line in lines if line.strip().startswith("check '") and " fails: " in line]
-    assert any(line.strip().startswith(f"check '{check}' ({equation}) fails") and "input=" in line
-               for line in failing), r.stdout
+    assert any(line.strip().startswith(f"check '{check}' ({equation}) fails") and line.endswith(f"input={ref}")
+               for line in failing), r.stdout  # the rule, and the input cell that was tightened
     assert f"MISMATCH constraint checks ({len(failing)} of {len(CHECKS)} fail)" in r.stdout

@@ -563,7 +563,7 @@ def audit(output: str | Path, input_path: str | Path | None = None, *,
              f"(largest violation {checks['largest_violation'].max():.1e}, tolerance {checks['tolerance'].max():g})",
              [f"check '{r.check}' ({r.equation}) fails: largest violation {r.largest_violation:.3g}"
               + (f" at {r.where}" if r.where else "") for r in failed.itertuples()],
-             "constraint checks")
+             f"constraint checks ({len(failed)} of {len(checks)} fail)")
         # 5. the checks sheet
         step(f"checks sheet: its {len(tables['checks'].frame)} rows match the recomputation",
              compare_checks(tables["checks"], checks), "checks sheet")

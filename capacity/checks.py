@@ -120,6 +120,24 @@ def check_work_consistent(inputs: Inputs, t: dict) -> Worst:
     return _worst(viol, wk[["scenario", "week", "region", "work_type", "unit"]])
 
 
+def _is_contract(inputs: Inputs, plan: pd.DataFrame) -> np.ndarray:
+    """Contract rows of the plan, told apart by the input (a contract of the input, no
+    region), not by the table's `kind` column (which only restates the input)."""
+    region = plan["region"].fillna("").astype(str).to_numpy()
+    return plan["unit"].isin(inputs.contracts.index).to_numpy() & (region == "")
+
+
+def _regional_attr(inputs: Inputs, plan: pd.DataFrame, column: str) -> pd.Series:
+    """A sources column for each plan row; NaN on contract rows (a contract named like
+    its contractor source never takes that source row's terms)."""
+    return plan["unit"].where(~_is_contract(inputs, plan)).map(inputs.sources[column])
+
+
+def _regional_plan(inputs: Inputs, t: dict) -> pd.DataFrame:
+    plan = _scen(t["plan"])
+    return plan[~_is_contract(inputs, plan)]
+
+
 def check_hours(inputs: Inputs, t: dict) -> Worst:
     """eq 10/11: task + training + supervision hours <= productive hours x FTE."""
     plan = _scen(t["plan"])
@@ -127,18 +145,15 @@ def check_hours(inputs: Inputs, t: dict) -> Worst:
     wk = _work_with_terms(inputs, t["work"])
     wk["region"] = np.where(wk["unit"].isin(inputs.contracts.index), "", wk["region"])
     keys = ["scenario", "week", "region", "unit"]
-    task = wk.groupby(keys)["task_hours"].sum()
-    task_hours = task.reindex(pd.MultiIndex.from_frame(plan[keys].fillna(""))).fillna(0.0).to_numpy()
-    src = inputs.sources
-    own = plan["unit"].map(src["training_hours"]).fillna(0.0).to_numpy(float) * plan["onboarded"].to_numpy(float)
-    given = pd.Series(0.0, index=pd.MultiIndex.from_frame(plan[keys].fillna("")))
-    for column, factor in (("trainer", plan["unit"].map(src["training_hours"]).fillna(0.0) * plan["onboarded"]),
-                           ("supervisor", plan["unit"].map(src["supervision_ratio"]).fillna(0.0) * H * plan["fte"])):
-        giver = plan["unit"].map(src[column])
-        d = plan.assign(unit=giver, hours=factor.to_numpy(float)).dropna(subset=["unit"])
-        given = given.add(d.groupby(keys)["hours"].sum(), fill_value=0.0)
-    extra = given.reindex(pd.MultiIndex.from_frame(plan[keys].fillna(""))).fillna(0.0).to_numpy()
-    lhs = task_hours + own + extra
+    idx = pd.MultiIndex.from_frame(plan[keys].fillna(""))
+    task_hours = wk.groupby(keys)["task_hours"].sum().reindex(idx).fillna(0.0).to_numpy()
+    training = _regional_attr(inputs, plan, "training_hours").fillna(0.0) * plan["onboarded"]
+    supervision = _regional_attr(inputs, plan, "supervision_ratio").fillna(0.0) * H * plan["fte"]
+    given = pd.Series(0.0, index=idx)
+    for column, hours in (("trainer", training), ("supervisor", supervision)):
+        d = plan.assign(unit=_regional_attr(inputs, plan, column), hours=hours.to_numpy(float))
+        given = given.add(d.dropna(subset=["unit"]).groupby(keys)["hours"].sum(), fill_value=0.0)
+    lhs = task_hours + training.to_numpy(float) + given.reindex(idx).fillna(0.0).to_numpy()
     viol = np.maximum(_le(lhs, H * plan["fte"].to_numpy(float)),
                       _eq(plan["task_hours"], task_hours))  # the table's task_hours are also right
     return _worst(viol, plan[keys])
@@ -146,8 +161,7 @@ def check_hours(inputs: Inputs, t: dict) -> Worst:
 
 def check_availability(inputs: Inputs, t: dict) -> Worst:
     """eq 7: regional FTE <= availability (a missing row = 0)."""
-    plan = _scen(t["plan"])
-    plan = plan[plan["kind"] != "contractor"]
+    plan = _regional_plan(inputs, t)
     avail = inputs.availability.set_index(["source", "region", "week"])["fte"]
     cap = avail.reindex(pd.MultiIndex.from_frame(plan[["unit", "region", "week"]])).fillna(0.0).to_numpy()
     return _worst(_le(plan["fte"], cap), plan[["scenario", "week", "region", "unit"]])
@@ -159,39 +173,122 @@ def check_stock(inputs: Inputs, t: dict) -> Worst:
     plan = _scen(t["plan"]).sort_values(["scenario", "unit", "region", "week"])
     prev = plan.groupby(["scenario", "unit", "region"])["fte"].shift(1).fillna(0.0).to_numpy()
     end = plan["unit"].map(inputs.contracts["end_week"]).to_numpy(float)
-    after_end = (plan["kind"].to_numpy() == "contractor") & (plan["week"].to_numpy(float) > end)
+    after_end = _is_contract(inputs, plan) & (plan["week"].to_numpy(float) > end)
     viol = _eq(plan["fte"], prev + plan["onboarded"].to_numpy(float) - plan["exits"].to_numpy(float))
     viol[after_end] = _eq(plan["fte"].to_numpy(float)[after_end], 0.0)
     return _worst(viol, plan[["scenario", "week", "region", "unit"]])
 
 
-def check_contract_terms(inputs: Inputs, t: dict) -> Worst:
-    """eq 2-4: zero outside the window; min_fte..max_fte when signed; the level
-    equals the committed level through the initial term."""
+def _limit(series: pd.Series) -> np.ndarray:
+    """A limit column of the input per row; blank (NaN) = no limit."""
+    return series.astype(float).fillna(np.inf).to_numpy(float)
+
+
+def _labels(plan: pd.DataFrame, cols: list[str], inputs: Inputs, sheet: str, column) -> pd.DataFrame:
+    """Row labels plus the input cell holding the rule's figure (e.g. contracts!N2);
+    `column` is one column name or one per row."""
+    columns = np.broadcast_to(np.asarray(column, dtype=object), (len(plan),))
+    pairs = list(zip(plan["unit"], columns))
+    cells = {pair: inputs.origin.cell(sheet, *pair) for pair in set(pairs)}
+    return plan[cols].assign(input=[cells[pair] for pair in pairs])
+
+
+def _contract_plan(inputs: Inputs, t: dict) -> tuple[pd.DataFrame, dict]:
+    """Scenario rows of the contracts in the plan, and per row the input's terms."""
     plan = _scen(t["plan"])
-    plan = plan[plan["kind"] == "contractor"]
-    con = inputs.contracts
-    c = t["contracts"].set_index("contract")
-    wk = plan["week"].to_numpy(float)
-    u = plan["unit"]
-    start, end = u.map(con["start_week"]).to_numpy(float), u.map(con["end_week"]).to_numpy(float)
-    term = u.map(con["min_term_weeks"]).to_numpy(float)
-    signed = u.map(c["signed"]).astype(bool).to_numpy()
-    committed = u.map(c["committed_fte"]).to_numpy(float)
+    plan = plan[_is_contract(inputs, plan)]
+    u, con = plan["unit"], inputs.contracts
+    terms = {c: u.map(con[c]).to_numpy(float) for c in ("start_week", "end_week", "min_term_weeks", "lead_weeks",
+                                                         "min_fte", "max_fte", "committed_fte")}
+    terms["week"] = plan["week"].to_numpy(float)
+    terms["inside"] = (terms["week"] >= terms["start_week"]) & (terms["week"] <= terms["end_week"])
+    terms["status_signed"] = (u.map(con["status"]) == "signed").to_numpy()
+    return plan, terms
+
+
+def _signed(inputs: Inputs, t: dict, units: pd.Series) -> np.ndarray:
+    """y per row: 1 for a contract the input says is signed, else the contracts table's `signed`."""
+    table = t["contracts"].set_index("contract")["signed"].astype(bool)
+    status = units.map(inputs.contracts["status"]).to_numpy() == "signed"
+    return status | units.map(table).fillna(False).astype(bool).to_numpy()
+
+
+def check_contract_window(inputs: Inputs, t: dict) -> Worst:
+    """eq 2: N = 0 outside start_week..end_week; nothing added (the plan's `onboarded`)
+    before week 1 + lead_weeks, except the pre-arranged committed level of a signed
+    contract at its start_week."""
+    plan, c = _contract_plan(inputs, t)
+    fte, added = plan["fte"].to_numpy(float), plan["onboarded"].to_numpy(float)
+    window = np.where(~c["inside"], _eq(fte, 0.0), 0.0)
+    pre_arranged = c["status_signed"] & ~np.isnan(c["committed_fte"]) & (c["week"] == c["start_week"])
+    blocked = (c["week"] < 1 + c["lead_weeks"]) & ~pre_arranged
+    lead = np.where(blocked, _eq(added, 0.0), 0.0)
+    column = np.where(lead > window, "lead_weeks", np.where(c["week"] > c["end_week"], "end_week", "start_week"))
+    return _worst(np.maximum(window, lead), _labels(plan, ["scenario", "week", "unit"], inputs, "contracts", column))
+
+
+def check_contract_size(inputs: Inputs, t: dict) -> Worst:
+    """eq 3: N <= max_fte*y; N >= min_fte*y inside the window; L <= max_fte*y."""
+    plan, c = _contract_plan(inputs, t)
+    y = _signed(inputs, t, plan["unit"])
     fte = plan["fte"].to_numpy(float)
-    inside = (wk >= start) & (wk <= end)
-    viol = np.where(~inside, _eq(fte, 0.0), 0.0)
-    viol = np.maximum(viol, np.where(inside & signed, _le(u.map(con["min_fte"]).to_numpy(float), fte), 0.0))
-    viol = np.maximum(viol, _le(fte, np.where(signed, u.map(con["max_fte"]).to_numpy(float), 0.0)))
-    locked = inside & (wk < start + term)
-    viol = np.maximum(viol, np.where(locked, _eq(fte, committed), 0.0))
-    return _worst(viol, plan[["scenario", "week", "unit"]])
+    viol = np.maximum(np.where(c["inside"] & y, _le(c["min_fte"], fte), 0.0),
+                      _le(fte, np.where(y, c["max_fte"], 0.0)))
+    worst = _worst(viol, plan[["scenario", "week", "unit"]])
+    con = t["contracts"]
+    y_c = _signed(inputs, t, con["contract"])
+    level = _worst(_le(con["committed_fte"], np.where(y_c, con["contract"].map(inputs.contracts["max_fte"]), 0.0)),
+                   con[["contract"]])
+    return Worst(worst.rows + level.rows, max(worst.violation, level.violation),
+                 worst.where if worst.violation >= level.violation else level.where)
+
+
+def check_block_lock_in(inputs: Inputs, t: dict) -> Worst:
+    """eq 4: N = L in every scenario through the initial term (start_week <= t <
+    start_week + min_term_weeks, t <= end_week), with L = committed_fte*y from the
+    input when it gives committed_fte (else the level the contracts table reports)."""
+    plan, c = _contract_plan(inputs, t)
+    y = _signed(inputs, t, plan["unit"])
+    chosen = plan["unit"].map(t["contracts"].set_index("contract")["committed_fte"]).to_numpy(float)
+    level = np.where(np.isnan(c["committed_fte"]), chosen, np.nan_to_num(c["committed_fte"]) * y)
+    locked = c["inside"] & (c["week"] < c["start_week"] + c["min_term_weeks"])
+    viol = np.where(locked, _eq(plan["fte"], level), 0.0)
+    return _worst(viol, _labels(plan, ["scenario", "week", "unit"], inputs, "contracts", "committed_fte"))
+
+
+def check_contract_ramps(inputs: Inputs, t: dict) -> Worst:
+    """eq 5: added <= max_increase_per_week for start_week < t <= end_week; removed
+    (the plan's `exits`) <= max_decrease_per_week for start_week + min_term_weeks <= t
+    <= end_week. Blank = no limit."""
+    plan, c = _contract_plan(inputs, t)
+    con = inputs.contracts
+    up = (c["week"] > c["start_week"]) & c["inside"]
+    down = (c["week"] >= c["start_week"] + c["min_term_weeks"]) & c["inside"]
+    v_up = np.where(up, _le(plan["onboarded"], _limit(plan["unit"].map(con["max_increase_per_week"]))), 0.0)
+    v_down = np.where(down, _le(plan["exits"], _limit(plan["unit"].map(con["max_decrease_per_week"]))), 0.0)
+    column = np.where(v_up >= v_down, "max_increase_per_week", "max_decrease_per_week")
+    return _worst(np.maximum(v_up, v_down), _labels(plan, ["scenario", "week", "unit"], inputs, "contracts", column))
+
+
+def check_regional_lead(inputs: Inputs, t: dict) -> Worst:
+    """eq 6: nobody onboarded before week 1 + lead_weeks of the source."""
+    plan = _regional_plan(inputs, t)
+    lead = plan["unit"].map(inputs.sources["lead_weeks"]).to_numpy(float)
+    viol = np.where(plan["week"].to_numpy(float) < 1 + lead, _eq(plan["onboarded"], 0.0), 0.0)
+    return _worst(viol, _labels(plan, ["scenario", "week", "region", "unit"], inputs, "sources", "lead_weeks"))
+
+
+def check_regional_ramp(inputs: Inputs, t: dict) -> Worst:
+    """eq 9: onboarded <= max_increase_per_week of the source, per region and week."""
+    plan = _regional_plan(inputs, t)
+    limit = _limit(plan["unit"].map(inputs.sources["max_increase_per_week"]))
+    return _worst(_le(plan["onboarded"], limit),
+                  _labels(plan, ["scenario", "week", "region", "unit"], inputs, "sources", "max_increase_per_week"))
 
 
 def check_cohort_lock_in(inputs: Inputs, t: dict) -> Worst:
     """eq 8: FTE[t] >= onboarded in the last min_term_weeks weeks."""
-    plan = _scen(t["plan"])
-    plan = plan[plan["kind"] != "contractor"].sort_values(["scenario", "unit", "region", "week"])
+    plan = _regional_plan(inputs, t).sort_values(["scenario", "unit", "region", "week"])
     term = plan["unit"].map(inputs.sources["min_term_weeks"]).to_numpy(int)
     g = plan.groupby(["scenario", "unit", "region"])["onboarded"]
     recent = np.zeros(len(plan))
@@ -205,7 +302,7 @@ def check_non_anticipativity(inputs: Inputs, t: dict) -> Worst:
     """eq 14: a decision taken before the reveal week is the same in every scenario."""
     plan = _scen(t["plan"])
     reveal = inputs.settings.reveal_week
-    contract = plan["kind"] == "contractor"
+    contract = _is_contract(inputs, plan)
     lead = np.where(contract, plan["unit"].map(inputs.contracts["lead_weeks"]),
                     plan["unit"].map(inputs.sources["lead_weeks"])).astype(float)
     notice = np.where(contract, plan["unit"].map(inputs.contracts["notice_weeks"]),
@@ -225,7 +322,7 @@ def check_objective(inputs: Inputs, t: dict) -> Worst:
     value, recomputed from the tables' quantities and the input prices."""
     plan = _scen(t["plan"])
     pi = plan["scenario"].map(inputs.scenarios["probability"]).to_numpy(float)
-    contract = (plan["kind"] == "contractor").to_numpy()
+    contract = _is_contract(inputs, plan)
     price = np.where(contract, plan["unit"].map(inputs.contracts["cost_per_fte_week"]),
                      plan["unit"].map(inputs.sources["cost_per_fte_week"])).astype(float)
     onboard = np.where(contract, 0.0, plan["unit"].map(inputs.sources["onboarding_cost"]).fillna(0.0)).astype(float)
@@ -239,7 +336,7 @@ def check_objective(inputs: Inputs, t: dict) -> Worst:
     objective = summary.get("objective")
     if objective is None or (isinstance(objective, float) and np.isnan(objective)):
         return Worst(1, float("inf"), "summary has no objective")
-    return _worst(_eq([staff + fixed + lost], [float(objective)]), None)
+    return _worst(_eq([staff + fixed + lost], [float(objective)]), pd.DataFrame({"summary": ["objective"]}))
 
 
 CHECKS: tuple[tuple[str, str, Callable[[Inputs, dict], Worst]], ...] = (
@@ -250,8 +347,13 @@ CHECKS: tuple[tuple[str, str, Callable[[Inputs, dict], Worst]], ...] = (
     ("hours within capacity", "eq 10/11", check_hours),
     ("availability", "eq 7", check_availability),
     ("headcount stock", "eq 1/6", check_stock),
-    ("contract window, size and block lock-in", "eq 2-4", check_contract_terms),
+    ("contract window and lead time", "eq 2", check_contract_window),
+    ("contract size", "eq 3", check_contract_size),
+    ("block lock-in at the committed level", "eq 4", check_block_lock_in),
+    ("contract ramps", "eq 5", check_contract_ramps),
+    ("regional lead time", "eq 6", check_regional_lead),
     ("cohort lock-in", "eq 8", check_cohort_lock_in),
+    ("regional ramp", "eq 9", check_regional_ramp),
     ("non-anticipativity", "eq 14", check_non_anticipativity),
     ("objective recomputed from the tables", "objective", check_objective),
 )

@@ -10,7 +10,7 @@ reproduces it. Every number it puts in the workbook is listed, with its
 source or the word "assumption", in the workbook's README sheet (see
 :func:`england_notes`) and in ``inputs/README.md``.
 
-Data: ``../shared/data/england-2020/`` (weekly lab-confirmed cases by region
+Data: ``inputs/data/england-2020/`` in this repository (weekly lab-confirmed cases by region
 and by upper-tier local authority from 2020-05-25, ONS mid-2019 populations,
 and the facts listed in its SOURCES.md). Override with ``--data DIR``.
 
@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-DATA_DIR = REPO.parent / "shared" / "data" / "england-2020"
+DATA_DIR = REPO / "inputs" / "data" / "england-2020"
 DEFAULT_OUT = {"region": REPO / "inputs" / "england-2020.xlsx", "utla": REPO / "inputs" / "england-2020-utla.xlsx"}
 
 START = dt.date(2020, 5, 25)  # Monday of the week NHS Test and Trace launched (28 May 2020)
@@ -374,7 +374,7 @@ def england_notes(tables: dict, areas: str = "region") -> list[tuple[str, str, s
                       "Hackney includes the City of London)")
     notes = [
         ("what", "England's contact-tracing workforce, 2020-21",
-         "built by inputs/build_examples.py from ../shared/data/england-2020 (see inputs/README.md)"),
+         "built by inputs/build_examples.py from inputs/data/england-2020 (see inputs/README.md)"),
         ("regions", area_text, ONS),
         ("population", f"{int(tables['regions']['population'].sum()):,} (England, mid-2019)", ONS),
         ("start_date", f"{START} (Monday of the week NHS Test and Trace launched, 28 May 2020)", NAO),

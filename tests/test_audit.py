@@ -53,7 +53,7 @@ def test_fresh_output_is_verified(planned):
     assert res.exit_code == 0, "\n".join(res.lines)
     assert res.lines[-1] == "verified"
     text = "\n".join(res.lines)
-    for step in ("read", "SHA-256", "derived figures", "constraint checks: 11 of 11 pass", "checks sheet",
+    for step in ("read", "SHA-256", "derived figures", "constraint checks: 16 of 16 pass", "checks sheet",
                  "re-solve (optimal"):
         assert step in text
     assert not res.mismatches

@@ -164,6 +164,39 @@ def test_measures_and_sheets(small_compare):
     assert "flex value: all" in res.summary_text and "EVPI" in res.summary_text
 
 
+def _optimum(inputs) -> float:
+    from capacity.model import build_model
+    from capacity.solve import solve
+
+    result = solve(build_model(inputs), mip_gap=1e-9)
+    assert result.status == "optimal", result.termination
+    return float(result.objective)
+
+
+def test_evpi_against_wait_and_see_solved_here(small_compare, small_path):
+    """RP, WS and EVPI of the measures table against solves made here: each
+    scenario alone at probability 1 (wait-and-see), weighted by its probability."""
+    from capacity.validate import read_inputs
+
+    inputs, _ = read_inputs(small_path)
+    pi = inputs.scenarios["probability"]
+    alone = {}
+    for w in inputs.scenarios.index:
+        scen = inputs.scenarios.loc[[w]].assign(probability=1.0)
+        demand = inputs.demand[inputs.demand["scenario"] == w].reset_index(drop=True)
+        alone[w] = _optimum(replace(inputs, scenarios=scen, demand=demand))
+    ws = sum(pi[w] * alone[w] for w in alone)
+    rp = _optimum(inputs)
+    res = small_compare
+    tol = 1e-4 * rp  # the measures come from solves at the input's mip_gap (1e-4)
+    assert res.measure("rp") == pytest.approx(rp, abs=tol)
+    assert res.measure("ws") == pytest.approx(ws, abs=tol)
+    assert res.measure("evpi") == pytest.approx(rp - ws, abs=2 * tol)
+    assert rp - ws > 2 * tol  # knowing which wave comes is worth something here: the test can tell
+    for w in alone:
+        assert res.measure(f"ws:{w}") == pytest.approx(alone[w], abs=tol)
+
+
 def test_inputs_changed_lists_exactly_the_edits(small_compare):
     ch = small_compare.inputs_changed
     asked = ch[~ch["variant"].str.startswith("flex:")]

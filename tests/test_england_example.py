@@ -9,11 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from capacity import api
+from capacity import compare as C
 from capacity.errors import ERROR
 from capacity.reader import read_workbook
 from capacity.validate import read_inputs
 
 REPO = Path(__file__).resolve().parents[1]
+README = REPO / "README.md"
 SCRIPT = REPO / "inputs" / "build_examples.py"
 COMMITTED = REPO / "inputs" / "england-2020.xlsx"
 COMMITTED_UTLA = REPO / "inputs" / "england-2020-utla.xlsx"
@@ -28,8 +31,6 @@ def _load_script():
 
 be = _load_script()
 DATA = be.DATA_DIR
-needs_data = pytest.mark.skipif(not (DATA / "england_cases_weekly_region.csv").exists(),
-                                reason=f"public data not found at {DATA}")
 
 # A README note's source must name where the number came from, or say "assumption".
 CITATION = re.compile(r"assumption|derived|NAO|CIEH|GWU|NACCHO|ONS|dashboard|NHS Test and Trace|SOURCES\.md|"
@@ -66,15 +67,23 @@ def _notes(path: Path) -> list[tuple[str, str, str]]:
     return notes
 
 
-@needs_data
+def test_public_data_ship_with_the_project():
+    """The CSVs the examples are built from are in the repository, with their sources
+    and the OGL v3.0 attribution: a clone has everything the tests need."""
+    assert DATA.resolve().is_relative_to(REPO)
+    for name in ("england_cases_weekly_region.csv", "england_cases_weekly_utla.csv", "england_population.csv"):
+        assert (DATA / name).stat().st_size > 1000, name
+    sources = (DATA / "SOURCES.md").read_text(encoding="utf-8")
+    assert "Open Government Licence v3.0" in sources
+    assert "shared" not in SCRIPT.read_text(encoding="utf-8")
+
+
 def test_script_reproduces_committed_workbook(tmp_path):
     built = tmp_path / "england-2020.xlsx"
     assert be.main(["-o", str(built)]) == 0
     assert _cells(built) == _cells(COMMITTED)
 
 
-@needs_data
-@pytest.mark.skipif(not COMMITTED_UTLA.exists(), reason="UTLA workbook not committed")
 def test_script_reproduces_committed_utla_workbook(tmp_path):
     built = tmp_path / "england-2020-utla.xlsx"
     assert be.main(["--areas", "utla", "-o", str(built)]) == 0
@@ -108,7 +117,6 @@ def test_readme_cites_every_note():
         assert must in items
 
 
-@needs_data
 def test_june_utilisation_from_the_data_is_single_digit():
     """Hand arithmetic from the CSV and the workbook's own parameters:
     observed June cases x contacts per case x contractor hours per call
@@ -129,7 +137,6 @@ def test_june_utilisation_from_the_data_is_single_digit():
     assert util == pytest.approx(be.june_utilisation(be.england_tables()), rel=1e-9)
 
 
-@needs_data
 def test_utla_build_has_149_areas_and_validates(tmp_path):
     out = tmp_path / "utla.xlsx"
     assert be.main(["--areas", "utla", "-o", str(out)]) == 0
@@ -142,7 +149,6 @@ def test_utla_build_has_149_areas_and_validates(tmp_path):
     assert eho_week1 == pytest.approx(3300 * 0.25, rel=0.01)
 
 
-@needs_data
 def test_weeks_and_counterfactual_options(tmp_path):
     tables = be.england_tables(weeks=45)
     assert list(tables["demand"].columns[-1:]) == [45]
@@ -159,20 +165,45 @@ def test_weeks_and_counterfactual_options(tmp_path):
     assert red[6] > red[7] == pytest.approx(red[6] * 0.2, abs=0.1)
 
 
-def test_plan_shows_single_digit_june_utilisation():
+# ---------------------------------------------------------------------------
+# Solved: the plan, and the figures README.md states about it
+# ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def signed_plan(tmp_path_factory):
+    res = api.plan(COMMITTED, tmp_path_factory.mktemp("england") / "england-2020-plan.xlsx")
+    assert res.exit_code == 0 and res.status == "optimal", res.message
+    return res
+
+
+@pytest.fixture(scope="module")
+def option_plan(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("england-option")
+    built = folder / "england-2020-option.xlsx"
+    assert be.main(["--national", "option", "-o", str(built)]) == 0
+    res = api.plan(built, folder / "england-2020-option-plan.xlsx")
+    assert res.exit_code == 0 and res.status == "optimal", res.message
+    return res
+
+
+def _readme(pattern: str) -> re.Match:
+    m = re.search(pattern, README.read_text(encoding="utf-8"))
+    assert m, f"README.md no longer states {pattern!r}"
+    return m
+
+
+def _summary(res) -> dict:
+    return dict(zip(res.tables.summary["key"], res.tables.summary["value"]))
+
+
+def _millions(x: float) -> str:
+    return f"{x / 1e6:.1f}"
+
+
+def test_plan_shows_single_digit_june_utilisation(signed_plan):
     """Done-criterion of the example: solved, the plan's national_2020
     utilisation under `observed` in the weeks starting in June 2020 is in the
     single-digit percent range the NAO reported (1% in mid-June)."""
-    pytest.importorskip("capacity.model")
-    solve_mod = pytest.importorskip("capacity.solve")
-    results = pytest.importorskip("capacity.results")
-    from capacity.model import build_model
-
-    inputs, _ = read_inputs(COMMITTED)
-    built = build_model(inputs)
-    result = solve_mod.solve(built)
-    assert result.status == "optimal"
-    plan = results.tabulate(inputs, built, result).as_dict()["plan"]
+    inputs, plan = signed_plan.inputs, signed_plan.tables.plan
     june = plan[(plan["unit"] == "national_2020") & (plan["scenario"] == "observed")
                 & (plan["week"].isin(be.june_weeks(inputs.settings.weeks)))]
     assert len(june) == 5
@@ -183,3 +214,38 @@ def test_plan_shows_single_digit_june_utilisation():
     hand = be.weekly_utilisation(be.england_tables())
     for week, u in zip(june["week"], util):
         assert u <= hand[week] + 1e-6
+    # README's June row, to the 0.1% it prints
+    row = _readme(r"\| `national_2020` utilisation \|(.*)\|")
+    assert [f"{u:.1%}" for u in util] == [c.strip() for c in row.group(1).split("|")]
+    assert (signed_plan.checks["result"] == "pass").all()
+
+
+def test_readme_headline_figures_as_signed(signed_plan):
+    s = _summary(signed_plan)
+    printed = _readme(r"objective \(expected cost\)\s+GBP ([\d,]+)")
+    assert float(printed.group(1).replace(",", "")) == pytest.approx(s["objective"], rel=2e-4)
+    lock = _readme(r"expected\s+cost\s+of\s+\*\*£([\d.]+)m\*\*\s+against\s+\*\*£([\d.]+)m\*\*")
+    assert lock.group(2) == _millions(s["objective"])
+    shares = _readme(r"completion\s+share\s+\(([\d.]+)%\s+against\s+([\d.]+)%\)")
+    assert shares.group(2) == f"{100 * s['expected_completion_share']:.1f}"
+    assert _readme(r"expected completion share\s+([\d.]+)%").group(1) == shares.group(2)
+
+
+def test_readme_headline_figures_with_national_2020_only_offered(option_plan, signed_plan):
+    s = _summary(option_plan)
+    lock = _readme(r"expected\s+cost\s+of\s+\*\*£([\d.]+)m\*\*\s+against\s+\*\*£([\d.]+)m\*\*")
+    assert lock.group(1) == _millions(s["objective"])
+    shares = _readme(r"completion\s+share\s+\(([\d.]+)%\s+against\s+([\d.]+)%\)")
+    assert shares.group(1) == f"{100 * s['expected_completion_share']:.1f}"
+    assert s["objective"] < _summary(signed_plan)["objective"]
+
+
+@pytest.mark.slow
+def test_readme_flex_value_of_national_2020(tmp_path, signed_plan):
+    """`capacity compare`'s flex_value:national_2020 (RP minus the optimum with its
+    lock-in removed) is the figure README.md prints."""
+    res = C.compare(COMMITTED, tmp_path / "england-compare.xlsx", stochastic=False, workers=2)
+    assert res.exit_code == 0
+    assert res.measure("rp") == pytest.approx(_summary(signed_plan)["objective"], rel=2e-4)
+    flex = res.measure("flex_value:national_2020")
+    assert _readme(r"`flex_value:national_2020`\s+is\s+£([\d.]+)m").group(1) == _millions(flex)

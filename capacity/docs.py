@@ -58,8 +58,8 @@ def _family_lines(f) -> list[str]:
     if f.dual is not None:
         lines.append(f"- shadow price: `{f.dual.label}` (sign {f.dual.sign:+g}, divided by the scenario's "
                      "probability)")
-    if f.check_title:
-        lines.append(f"- audit check: {f.check_title}")
+    for check in f.checks:
+        lines.append(f"- audit check: \"{check.title}\" (`{check.fn.__name__}`)")
     return lines + [""]
 
 

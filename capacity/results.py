@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from capacity.inputs import Inputs
+from capacity.model.recheck import EXPECTED
 from capacity.model.registry import dual_groups
 
-EXPECTED = "expected"   # the scenario label of probability-weighted rows, defined once
 EPS = 1e-9
 
 PLAN_COLUMNS = ["scenario", "week", "week_start", "region", "unit", "kind", "fte", "onboarded", "exits",

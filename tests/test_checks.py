@@ -20,7 +20,8 @@ from capacity.cli import main
 from capacity.examples import small_tables
 from capacity.workbook import write_input_workbook
 
-import capacity.checks as C
+#: every check function by name (checks are declared with their families)
+FN = {check.fn.__name__: check.fn for check in CHECKS}
 
 
 @pytest.fixture(scope="module")
@@ -91,51 +92,57 @@ def _objective_edit(base):
     return inputs, t
 
 
-#: check function -> a builder of (inputs, tables) under which it must fail
+#: check function's name -> a builder of (inputs, tables) under which it must fail
 FAILING = {
-    C.check_demand_recomputed: _scale_input("demand", "cases", 1.5),
-    C.check_demand_balance: _edit_table("coverage", "lost", lambda v: v + 10, week=4, region="north"),
-    C.check_completion_target: _edit_input("work_types", "contact_call", "min_completion_share", 0.99),
-    C.check_work_consistent: _edit_table("work", "completed", lambda v: v * 0.5, unit="eho"),
-    C.check_hours: _settings(productive_share=0.5),
-    C.check_availability: _scale_input("availability", "fte", 0.5),
-    C.check_stock: _edit_table("plan", "exits", lambda v: v + 1, unit="hire", week=6),
-    C.check_contract_window: _edit_input("contracts", "callco_flex", "end_week", 6),
-    C.check_contract_size: _edit_input("contracts", "callco_flex", "max_fte", 20),
-    C.check_block_lock_in: _edit_input("contracts", "callco_block", "committed_fte", 10),
-    C.check_contract_ramps: _edit_input("contracts", "callco_flex", "max_increase_per_week", 1),
-    C.check_regional_lead: _edit_input("sources", "redeployed", "lead_weeks", 2),
-    C.check_cohort_lock_in: _edit_input("sources", "redeployed", "min_term_weeks", 4),
-    C.check_regional_ramp: _edit_input("sources", "hire", "max_increase_per_week", 0.5),
-    C.check_non_anticipativity: _settings(reveal_week=8),
-    C.check_objective: _objective_edit,
+    "check_demand_recomputed": _scale_input("demand", "cases", 1.5),
+    "check_demand_balance": _edit_table("coverage", "lost", lambda v: v + 10, week=4, region="north"),
+    "check_completion_target": _edit_input("work_types", "contact_call", "min_completion_share", 0.99),
+    "check_work_consistent": _edit_table("work", "completed", lambda v: v * 0.5, unit="eho"),
+    "check_hours": _settings(productive_share=0.5),
+    "check_availability": _scale_input("availability", "fte", 0.5),
+    "check_contract_stock": _edit_table("plan", "onboarded", lambda v: v + 5, unit="callco_flex", week=4),
+    "check_regional_stock": _edit_table("plan", "exits", lambda v: v + 1, unit="hire", week=6),
+    "check_contract_window": _edit_input("contracts", "callco_flex", "end_week", 6),
+    "check_contract_size": _edit_input("contracts", "callco_flex", "max_fte", 20),
+    "check_block_lock_in": _edit_input("contracts", "callco_block", "committed_fte", 10),
+    "check_contract_ramps": _edit_input("contracts", "callco_flex", "max_increase_per_week", 1),
+    "check_regional_lead": _edit_input("sources", "redeployed", "lead_weeks", 2),
+    "check_cohort_lock_in": _edit_input("sources", "redeployed", "min_term_weeks", 4),
+    "check_regional_ramp": _edit_input("sources", "hire", "max_increase_per_week", 0.5),
+    "check_non_anticipativity": _settings(reveal_week=8),
+    "check_objective": _objective_edit,
 }
 
 
 def test_every_check_has_a_failing_fixture():
-    assert {fn for _, _, fn in CHECKS} == set(FAILING)
+    assert set(FN) == set(FAILING)
+    assert len(FN) == len(CHECKS), "check functions are unique"
 
 
-def test_every_check_names_an_equation():
-    for name, equation, _ in CHECKS:
-        assert equation == "objective" or equation.startswith("eq "), name
+def test_every_check_names_an_equation(base):
+    sheet = run_checks(*base)
+    assert list(sheet["check"]) == [c.title for c in CHECKS]
+    for row in sheet.itertuples():
+        assert row.equation == "objective" or row.equation.startswith("eq "), row.check
 
 
-@pytest.mark.parametrize("fn", list(FAILING), ids=lambda f: f.__name__)
-def test_check_fails_on_its_fixture(base, fn):
+@pytest.mark.parametrize("name", list(FAILING))
+def test_check_fails_on_its_fixture(base, name):
+    fn = FN[name]
     assert fn(*base).violation <= TOLERANCE  # the plan as solved passes
-    inputs, tables = FAILING[fn](base)
+    inputs, tables = FAILING[name](base)
     worst = fn(inputs, tables)
     assert worst.violation > TOLERANCE and worst.where, worst
-    name, equation = next((n, e) for n, e, f in CHECKS if f is fn)
-    row = run_checks(inputs, tables).set_index("check").loc[name]
+    check = next(c for c in CHECKS if c.fn is fn)
+    row = run_checks(inputs, tables).set_index("check").loc[check.title]
+    equation = "objective" if check.eq == "objective" else f"eq {check.eq}"
     assert (row["result"], row["equation"], row["where"]) == ("fail", equation, worst.where)
 
 
 def test_input_cell_of_the_broken_limit_is_named(base):
-    inputs, tables = FAILING[C.check_regional_ramp](base)
+    inputs, tables = FAILING["check_regional_ramp"](base)
     inputs = dataclasses.replace(inputs, origin=base[0].origin)
-    assert "input=sources!H5" in C.check_regional_ramp(inputs, tables).where
+    assert "input=sources!H5" in FN["check_regional_ramp"](inputs, tables).where
 
 
 # ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The family registry: one declaration per constraint family, and what reads it.
 
 The coverage register (in the style of Calliope's tests/test_math.py) fails
-when a declared family has no hand-computed optimum test.
+when a declared family has no hand-computed optimum test, or no audit check
+with a failing fixture (tests/test_checks.py).
 """
 
 from __future__ import annotations
@@ -55,6 +56,15 @@ def test_every_family_has_a_hand_computed_optimum_test():
     for key, names in HAND_COMPUTED.items():
         for name in names:
             assert callable(getattr(tmf, name, None)), f"{key}: no test {name} in test_model_families"
+
+
+def test_every_family_has_an_audit_check_with_a_failing_fixture():
+    import test_checks
+
+    for f in FAMILIES:
+        assert f.checks, f"{f.key}: declare its audit check (FamilySpec.checks)"
+        for check in f.checks:
+            assert check.fn.__name__ in test_checks.FAILING, f"{f.key}: {check.fn.__name__} has no failing fixture"
 
 
 def test_equations_cover_formulation_1_to_14_in_order():

@@ -8,10 +8,14 @@ links); elsewhere D = 0 and no A or U variable exists.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+
+from capacity.inputs import Inputs
 
 from .core import Context
 from .family import Dual, FamilySpec
 from .index import VAR_LEVELS
+from .recheck import Check, Worst, eq, le, scenarios, work_with_terms, worst
 
 BLOCK = "demand"
 
@@ -36,6 +40,55 @@ def _completion_cells(inputs, key) -> list:
             + _able_cells(inputs, k, r, t))
 
 
+# ---- audit checks: the rules re-checked from the result tables and the input alone
+def check_demand_recomputed(inputs: Inputs, t: dict) -> Worst:
+    """eq 12: D = cases x tasks_per_case + escalated failures arriving."""
+    cov = scenarios(t["coverage"])
+    wk = work_with_terms(inputs, t["work"])
+    wk["esc_to"] = wk["work_type"].map(inputs.work_types["escalates_to"])
+    keys = ["scenario", "region", "week"]
+    cases = inputs.demand.set_index(keys)["cases"]
+    base = (cases.reindex(pd.MultiIndex.from_frame(cov[keys])).fillna(0.0).to_numpy()
+            * cov["work_type"].map(inputs.work_types["tasks_per_case"]).to_numpy(float))
+    arriving = wk.dropna(subset=["esc_to"]).groupby(["scenario", "region", "esc_to", "week"])["escalated"].sum()
+    idx = pd.MultiIndex.from_frame(cov[["scenario", "region", "work_type", "week"]])
+    rhs = base + arriving.reindex(idx).fillna(0.0).to_numpy()
+    return worst(eq(cov["demand"], rhs), cov[["scenario", "week", "region", "work_type"]])
+
+
+def check_demand_balance(inputs: Inputs, t: dict) -> Worst:
+    """eq 12: demand = completed + escalated onward + lost (attempted + unattempted)."""
+    cov = scenarios(t["coverage"])
+    keys = ["scenario", "week", "region", "work_type"]
+    esc = scenarios(t["work"]).groupby(keys)["escalated"].sum()
+    out = esc.reindex(pd.MultiIndex.from_frame(cov[keys])).fillna(0.0).to_numpy()
+    return worst(eq(cov["completed"].to_numpy(float) + out + cov["lost"].to_numpy(float), cov["demand"]),
+                  cov[keys])
+
+
+def check_work_consistent(inputs: Inputs, t: dict) -> Worst:
+    """completed / escalated / lost of each work row follow from attempted, p and e."""
+    wk = work_with_terms(inputs, t["work"])
+    p, e, a = wk["success_rate"].to_numpy(float), wk["escalation_share"].to_numpy(float), wk["attempted"].to_numpy(float)
+    viol = np.maximum.reduce([eq(wk["completed"], p * a), eq(wk["escalated"], (1 - p) * e * a),
+                              eq(wk["lost"], (1 - p) * (1 - e) * a)]) if len(wk) else np.zeros(0)
+    return worst(viol, wk[["scenario", "week", "region", "work_type", "unit"]])
+
+
+def check_completion_target(inputs: Inputs, t: dict) -> Worst:
+    """eq 13: completed >= min_completion_share x demand."""
+    cov = scenarios(t["coverage"])
+    mcs = cov["work_type"].map(inputs.work_types["min_completion_share"]).to_numpy(float)
+    return worst(le(mcs * cov["demand"].to_numpy(float), cov["completed"]),
+                  cov[["scenario", "week", "region", "work_type"]])
+
+
+DEMAND_CHECKS = (Check("demand recomputed from cases and escalations", "12", check_demand_recomputed),
+                 Check("demand balance", "12", check_demand_balance),
+                 Check("work rows: completed/escalated/lost from attempted", "12", check_work_consistent))
+COMPLETION_CHECK = Check("completion targets", "13", check_completion_target)
+
+
 BALANCE = FamilySpec(
     BLOCK, "balance", "12", "==", "demand balance",
     "sum_u A[u,r,k,t] + U[r,k,t] = cases[r,t]*tasks_per_case[k] + escalated failures arriving at k",
@@ -44,7 +97,7 @@ BALANCE = FamilySpec(
     "arrive the same week at the next tier.",
     ("demand.<week>", "work_types.tasks_per_case", "work_types.escalates_to", "skills.success_rate",
      "skills.escalation_share"),
-    dual=Dual("demand", "demand (eq 12): marginal cost of one more task", 1.0))
+    dual=Dual("demand", "demand (eq 12): marginal cost of one more task", 1.0), checks=DEMAND_CHECKS)
 COMPLETION = FamilySpec(
     BLOCK, "completion", "13", ">=", "completion target",
     "sum_u p[src(u),k]*A[u,r,k,t] >= min_completion_share[k]*D[r,k,t] where min_completion_share > 0",
@@ -53,7 +106,7 @@ COMPLETION = FamilySpec(
     ("work_types.min_completion_share", "skills.success_rate"),
     slack_unit="tasks", broken="completion target missed",
     remedy="min_completion_share, or the able staff's availability", remedy_inputs="completion targets",
-    cells=_completion_cells)
+    cells=_completion_cells, checks=(COMPLETION_CHECK,))
 
 FAMILIES = (BALANCE, COMPLETION)
 

@@ -12,7 +12,8 @@ rest of the package reads a family's facts from here and nowhere else:
 - the infeasibility explanation (:mod:`capacity.analysis.diagnose`): the
   slack's unit, what a positive slack means, the remedy and the input cells
   of one row;
-- the audit (:mod:`capacity.analysis.checks`): the family's check;
+- the audit (:mod:`capacity.analysis.checks`): the family's checks, defined in
+  its module from the result tables and the input alone (:mod:`.recheck`);
 - the documentation: the family table of ``models/README.md`` is generated
   from these declarations (:func:`capacity.io.docs.family_table`).
 """
@@ -64,8 +65,7 @@ class FamilySpec:
     remedy_inputs: str = ""      # the family as a list of inputs ("initial terms (contracts ...)")
     cells: Callable | None = None     # (inputs, row key dict) -> input cells of one row
     dual: Dual | None = None
-    check: Callable | None = None     # the audit check: (inputs, tables) -> Worst
-    check_title: str = ""
+    checks: tuple = ()                # audit checks (recheck.Check), from the tables and the input alone
 
     @property
     def key(self) -> str:

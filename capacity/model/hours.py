@@ -12,9 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from capacity.inputs import Inputs
+
 from .core import Context
 from .family import Dual, FamilySpec
 from .index import VAR_LEVELS, _isblank
+from .recheck import Check, Worst, eq, le, regional_attr, scenarios, work_with_terms, worst
 
 BLOCK = "hours"
 
@@ -29,6 +32,31 @@ def _regional_cells(inputs, key) -> list:
         for dep in src.index[(src[col] == s) & (src[amount].astype(float) > 0)]:
             cells.append(o.cell("sources", dep, amount))
     return cells
+
+
+# ---- audit checks: the rules re-checked from the result tables and the input alone
+def check_hours(inputs: Inputs, t: dict) -> Worst:
+    """eq 10/11: task + training + supervision hours <= productive hours x FTE."""
+    plan = scenarios(t["plan"])
+    H = inputs.settings.productive_hours
+    wk = work_with_terms(inputs, t["work"])
+    wk["region"] = np.where(wk["unit"].isin(inputs.contracts.index), "", wk["region"])
+    keys = ["scenario", "week", "region", "unit"]
+    idx = pd.MultiIndex.from_frame(plan[keys].fillna(""))
+    task_hours = wk.groupby(keys)["task_hours"].sum().reindex(idx).fillna(0.0).to_numpy()
+    training = regional_attr(inputs, plan, "training_hours").fillna(0.0) * plan["onboarded"]
+    supervision = regional_attr(inputs, plan, "supervision_ratio").fillna(0.0) * H * plan["fte"]
+    given = pd.Series(0.0, index=idx)
+    for column, hours in (("trainer", training), ("supervisor", supervision)):
+        d = plan.assign(unit=regional_attr(inputs, plan, column), hours=hours.to_numpy(float))
+        given = given.add(d.dropna(subset=["unit"]).groupby(keys)["hours"].sum(), fill_value=0.0)
+    lhs = task_hours + training.to_numpy(float) + given.reindex(idx).fillna(0.0).to_numpy()
+    viol = np.maximum(le(lhs, H * plan["fte"].to_numpy(float)),
+                      eq(plan["task_hours"], task_hours))  # the table's task_hours are also right
+    return worst(viol, plan[keys])
+
+
+HOURS_CHECK = Check("hours within capacity", "10/11", check_hours)
 
 
 HOURS_LABEL = "hours (eq 10/11): value of one more productive hour"
@@ -47,7 +75,7 @@ REGIONAL = FamilySpec(
     slack_unit="hours", broken="more hours of work (casework, training, supervision) than its staff have",
     remedy="availability, training_hours or supervision_ratio",
     remedy_inputs="regional staff hours (availability, training_hours, supervision_ratio)",
-    cells=_regional_cells, dual=Dual("hours", HOURS_LABEL, -1.0, unit="source", levels=HOURS_LEVELS))
+    cells=_regional_cells, dual=Dual("hours", HOURS_LABEL, -1.0, unit="source", levels=HOURS_LEVELS), checks=(HOURS_CHECK,))
 CONTRACT = FamilySpec(
     BLOCK, "contract", "11", "<=", "contract hours", "sum_{r,k} a[src(c),k]*A[c,r,k,t] <= H*N[c,t]",
     r"\sum_{r,k} a_{src(c),k} A_{c,r,k,t,w} \le H N_{c,t,w}",
@@ -57,7 +85,7 @@ CONTRACT = FamilySpec(
     slack_unit="hours", broken="more hours of work than the contract's staff have", remedy="max_fte",
     remedy_inputs="contract hours (contracts max_fte)",
     cells=lambda inputs, key: [inputs.origin.cell("contracts", key["contract"], "max_fte")],
-    dual=Dual("hours", HOURS_LABEL, -1.0, unit="contract", region="", levels=HOURS_LEVELS))
+    dual=Dual("hours", HOURS_LABEL, -1.0, unit="contract", region="", levels=HOURS_LEVELS), checks=(HOURS_CHECK,))
 
 FAMILIES = (REGIONAL, CONTRACT)
 

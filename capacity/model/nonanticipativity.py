@@ -11,13 +11,39 @@ from __future__ import annotations
 
 import numpy as np
 
+from capacity.inputs import Inputs
+
 from .core import Context
 from .family import FamilySpec
 from .index import VAR_LEVELS
+from .recheck import Check, Worst, is_contract, scenarios, worst
 
 BLOCK = "nonanticipativity"
 _LAGS = {"Ninc": ("contracts.lead_weeks", "contract increases"), "Ndec": ("contracts.notice_weeks", "contract decreases"),
          "O": ("sources.lead_weeks", "onboarding"), "X": ("sources.notice_weeks", "exits")}
+
+
+# ---- audit check: the rule re-checked from the result tables and the input alone
+def check_non_anticipativity(inputs: Inputs, t: dict) -> Worst:
+    """eq 14: a decision taken before the reveal week is the same in every scenario."""
+    plan = scenarios(t["plan"])
+    reveal = inputs.settings.reveal_week
+    contract = is_contract(inputs, plan)
+    lead = np.where(contract, plan["unit"].map(inputs.contracts["lead_weeks"]),
+                    plan["unit"].map(inputs.sources["lead_weeks"])).astype(float)
+    notice = np.where(contract, plan["unit"].map(inputs.contracts["notice_weeks"]),
+                      plan["unit"].map(inputs.sources["notice_weeks"])).astype(float)
+    wk = plan["week"].to_numpy(float)
+    viol = np.zeros(len(plan))
+    for column, lag in (("onboarded", lead), ("exits", notice)):
+        first_stage = wk - lag < reveal
+        spread = plan.groupby(["unit", "region", "week"])[column].transform(lambda s: s.max() - s.min()).to_numpy()
+        scale = np.maximum(1.0, plan.groupby(["unit", "region", "week"])[column].transform("max").abs().to_numpy())
+        viol = np.maximum(viol, np.where(first_stage, spread / scale, 0.0))
+    return worst(viol, plan[["week", "region", "unit"]])
+
+
+CHECK = Check("non-anticipativity", "14", check_non_anticipativity)
 
 
 def _spec(var: str) -> FamilySpec:
@@ -27,7 +53,7 @@ def _spec(var: str) -> FamilySpec:
         f"{var}[.,t,w] = {var}[.,t,w1] for every scenario w when t - lag < reveal_week (lag: {lag})",
         rf"{var}_{{\cdot,t,w}} = {var}_{{\cdot,t,w_1}} \quad (t - l < \rho)",
         f"{what.capitalize()} decided before the realised scenario is known (reveal_week) are the same in "
-        "every scenario.", ("settings.reveal_week", lag))
+        "every scenario.", ("settings.reveal_week", lag), checks=(CHECK,))
 
 
 FAMILIES = tuple(_spec(v) for v in _LAGS)

@@ -8,10 +8,14 @@ model eq 7 and eq 9 are rows here.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+
+from capacity.inputs import Inputs
 
 from .core import Context
 from .family import FamilySpec
 from .index import VAR_LEVELS
+from .recheck import Check, Worst, eq, labels, le, limit, regional_plan, stock_violation, worst
 
 BLOCK = "regional"
 
@@ -25,23 +29,73 @@ def _cells(column: str | None = None):
     return cells
 
 
+# ---- audit checks: the rules re-checked from the result tables and the input alone
+def check_regional_stock(inputs: Inputs, t: dict) -> Worst:
+    """eq 6: F[t] = F[t-1] + onboarded - exits, F[0] = 0."""
+    plan = regional_plan(inputs, t).sort_values(["scenario", "unit", "region", "week"])
+    return worst(stock_violation(plan), plan[["scenario", "week", "region", "unit"]])
+
+
+def check_regional_lead(inputs: Inputs, t: dict) -> Worst:
+    """eq 6: nobody onboarded before week 1 + lead_weeks of the source."""
+    plan = regional_plan(inputs, t)
+    lead = plan["unit"].map(inputs.sources["lead_weeks"]).to_numpy(float)
+    viol = np.where(plan["week"].to_numpy(float) < 1 + lead, eq(plan["onboarded"], 0.0), 0.0)
+    return worst(viol, labels(plan, ["scenario", "week", "region", "unit"], inputs, "sources", "lead_weeks"))
+
+
+def check_availability(inputs: Inputs, t: dict) -> Worst:
+    """eq 7: regional FTE <= availability (a missing row = 0)."""
+    plan = regional_plan(inputs, t)
+    avail = inputs.availability.set_index(["source", "region", "week"])["fte"]
+    cap = avail.reindex(pd.MultiIndex.from_frame(plan[["unit", "region", "week"]])).fillna(0.0).to_numpy()
+    return worst(le(plan["fte"], cap), plan[["scenario", "week", "region", "unit"]])
+
+
+def check_cohort_lock_in(inputs: Inputs, t: dict) -> Worst:
+    """eq 8: FTE[t] >= onboarded in the last min_term_weeks weeks."""
+    plan = regional_plan(inputs, t).sort_values(["scenario", "unit", "region", "week"])
+    term = plan["unit"].map(inputs.sources["min_term_weeks"]).to_numpy(int)
+    g = plan.groupby(["scenario", "unit", "region"])["onboarded"]
+    recent = np.zeros(len(plan))
+    for m in np.unique(term[term > 0]):
+        rolled = g.transform(lambda s, m=m: s.rolling(int(m), min_periods=1).sum()).to_numpy()
+        recent = np.where(term == m, rolled, recent)
+    return worst(le(recent, plan["fte"]), plan[["scenario", "week", "region", "unit"]])
+
+
+def check_regional_ramp(inputs: Inputs, t: dict) -> Worst:
+    """eq 9: onboarded <= max_increase_per_week of the source, per region and week."""
+    plan = regional_plan(inputs, t)
+    cap = limit(plan["unit"].map(inputs.sources["max_increase_per_week"]))
+    return worst(le(plan["onboarded"], cap),
+                  labels(plan, ["scenario", "week", "region", "unit"], inputs, "sources", "max_increase_per_week"))
+
+
+STOCK_CHECK = Check("regional stock", "6", check_regional_stock)
+LEAD_CHECK = Check("regional lead time", "6", check_regional_lead)
+AVAILABILITY_CHECK = Check("availability", "7", check_availability)
+COHORT_CHECK = Check("cohort lock-in", "8", check_cohort_lock_in)
+RAMP_CHECK = Check("regional ramp", "9", check_regional_ramp)
+
+
 STOCK = FamilySpec(
     BLOCK, "stock", "6", "==", "regional stock",
     "F[s,r,t] = F[s,r,t-1] + O[s,r,t] - X[s,r,t], F[s,r,0] = 0",
     r"F_{s,r,t,w} = F_{s,r,t-1,w} + O_{s,r,t,w} - X_{s,r,t,w}",
-    "Regional headcount carries over from week to week: it changes only by onboarding and exits.", ())
+    "Regional headcount carries over from week to week: it changes only by onboarding and exits.", (), checks=(STOCK_CHECK,))
 LEAD = FamilySpec(
     BLOCK, "lead", "6", "==", "regional lead time", "O[s,r,t] = 0 for t < 1 + lead_weeks",
     r"O_{s,r,t,w} = 0 \quad (t < 1 + \ell_s)",
     "Nobody can start before the source's lead time (recruitment, vetting) has passed.",
-    ("sources.lead_weeks",), bound=True)
+    ("sources.lead_weeks",), bound=True, checks=(LEAD_CHECK,))
 AVAILABILITY = FamilySpec(
     BLOCK, "availability", "7", "<=", "availability", "F[s,r,t,w] <= avail[s,r,t]",
     r"F_{s,r,t,w} \le a_{s,r,t}",
     "A region cannot field more of a source than the availability sheet allows that week (a missing row "
     "means none): when redeployed staff are recalled, exits are forced.",
     ("availability.<week>",), bound=True, slack_unit="FTE", broken="more staff needed than available",
-    remedy="availability", remedy_inputs="availability (sheet availability)", cells=_cells())
+    remedy="availability", remedy_inputs="availability (sheet availability)", cells=_cells(), checks=(AVAILABILITY_CHECK,))
 COHORT = FamilySpec(
     BLOCK, "cohort", "8", ">=", "cohort lock-in",
     "F[s,r,t] >= sum of O[s,r,tau] for tau in t-min_term_weeks+1..t",
@@ -49,14 +103,14 @@ COHORT = FamilySpec(
     "Staff onboarded stay at least min_term_weeks: headcount never falls below the recent intake.",
     ("sources.min_term_weeks",), slack_unit="FTE", broken="cohort would have to leave before its "
     "min_term_weeks", remedy="min_term_weeks", remedy_inputs="cohort terms (sources min_term_weeks)",
-    cells=_cells("min_term_weeks"))
+    cells=_cells("min_term_weeks"), checks=(COHORT_CHECK,))
 RAMP = FamilySpec(
     BLOCK, "ramp", "9", "<=", "regional ramp", "O[s,r,t] <= max_increase_per_week",
     r"O_{s,r,t,w} \le \Delta^{+}_s",
     "A region can onboard at most max_increase_per_week of a source a week.",
     ("sources.max_increase_per_week",), bound=True, slack_unit="FTE",
     broken="more onboarded than max_increase_per_week", remedy="max_increase_per_week",
-    remedy_inputs="regional ramps (sources max_increase_per_week)", cells=_cells("max_increase_per_week"))
+    remedy_inputs="regional ramps (sources max_increase_per_week)", cells=_cells("max_increase_per_week"), checks=(RAMP_CHECK,))
 
 FAMILIES = (STOCK, LEAD, AVAILABILITY, COHORT, RAMP)
 

@@ -29,6 +29,10 @@ DATE = "date"
 ENUM = "enum"
 REF = "ref"  # an id of another sheet
 
+# Text of this many characters or more is refused: Excel's cell limit is
+# 32,767, and a writer may cut longer text there silently.
+MAX_TEXT = 32_767
+
 # Sheet layouts
 TABLE = "table"  # header row, one row per record
 SETTINGS = "settings"  # two columns key, value

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -27,7 +28,7 @@ import pandas as pd
 from capacity import schema as S
 from capacity.errors import ERROR, WARNING, InputError, Issue, cell_ref, col_letter, sort_issues
 from capacity.inputs import CONTRACTOR, Inputs, Origin, Settings
-from capacity.reader import RawSheet, RawWorkbook, read_workbook
+from capacity.reader import RawSheet, RawWorkbook, as_cell_error, read_workbook
 
 BLANK = object()
 
@@ -134,6 +135,9 @@ def _hint(col: S.Column, value: Any) -> str:
 
 def parse_value(col: S.Column, value: Any) -> tuple[Any, str | None]:
     """Return (parsed value or BLANK, error message or None)."""
+    problem = cell_problem(value)
+    if problem:
+        return BLANK, f"{col.name} must be {col.describe()}, got {problem}"
     if is_blank(value):
         if col.required:
             return BLANK, f"{col.name} is required ({col.describe()})"
@@ -165,6 +169,18 @@ def parse_value(col: S.Column, value: Any) -> tuple[Any, str | None]:
     return number, None
 
 
+def cell_problem(value: Any) -> str | None:
+    """What makes a cell unreadable whatever its column: an Excel error value,
+    NaN, or text longer than a cell may hold; None if it is readable."""
+    err = as_cell_error(value)
+    if err is not None:
+        return err.describe() + ("; fix the formula or the cell" if err.code != "NaN" else "")
+    if isinstance(value, str) and len(value) >= S.MAX_TEXT:
+        return (f"text of {len(value):,} characters (a cell holds at most {S.MAX_TEXT - 1:,} here; "
+                "Excel cuts text at 32,767, so longer text may have been cut)")
+    return None
+
+
 def id_text(value: Any) -> str:
     """A text or id cell as the validator reads it: 2020.0 -> '2020', dates in
     ISO form, text trimmed. Shared with :mod:`capacity.variants`, which must
@@ -184,8 +200,8 @@ def week_of(header: Any) -> int | None:
         return None
     if isinstance(header, (int, float)) and float(header).is_integer():
         return int(header)
-    if isinstance(header, str) and header.strip().isdigit():
-        return int(header.strip())
+    if isinstance(header, str) and re.fullmatch(r"[0-9]{1,9}", header.strip()):
+        return int(header.strip())  # ASCII digits only: '²'.isdigit() is True
     return None
 
 
@@ -200,6 +216,10 @@ def _header(raw: RawSheet, sheet: S.Sheet, out: Collector, weeks: int | None) ->
         if is_blank(value):
             continue
         where = cell_ref(0, c0)
+        problem = cell_problem(value)
+        if problem:
+            out.error(sheet.name, where, f"column header must be a column name, got {problem}")
+            continue
         if sheet.layout == S.WIDE:
             week = week_of(value)
             if week is not None:
@@ -211,6 +231,10 @@ def _header(raw: RawSheet, sheet: S.Sheet, out: Collector, weeks: int | None) ->
                 else:
                     parsed.weeks[week] = c0
                     parsed.cols[week] = c0
+                continue
+            if isinstance(value, str) and value.strip().isdigit():
+                out.error(sheet.name, where, f"week column heading {value.strip()[:20]!r} must be a week number "
+                          "written with the digits 0-9")
                 continue
         name = str(value).strip() if isinstance(value, str) else _show(value)
         if name in parsed.cols:
@@ -297,6 +321,10 @@ def _parse_settings(raw: RawSheet, parsed: Parsed, out: Collector) -> Parsed:
             continue
         key = str(key_raw).strip()
         where = cell_ref(r0, kc)
+        problem = cell_problem(key_raw)
+        if problem:
+            out.error(sheet.name, where, f"key must be a setting name, got {problem}")
+            continue
         try:
             col = sheet.column(key)
         except KeyError:

@@ -59,12 +59,13 @@ class Column:
     ref_filter: str | None = None  # REGIONAL | CONTRACTOR_ONLY
     blank: str = ""  # what a blank cell means, in words, if not the default
     default_doc: str = ""  # default in words when it is not a constant
+    max_chars: int | None = None  # TEXT: at most this many printable characters
 
     # -- words -------------------------------------------------------------
     def describe(self) -> str:
         """The rule in words: 'a number >= 0', 'a whole number from 1 to 520'."""
         if self.type in (ID, TEXT):
-            return "text"
+            return f"text of at most {self.max_chars} printable characters" if self.max_chars else "text"
         if self.type == DATE:
             return "a date"
         if self.type == ENUM:
@@ -161,7 +162,8 @@ SETTINGS_SHEET = Sheet(
             default=1,
             ge=1,
         ),
-        Column("currency", TEXT, "Currency label for money columns.", default="GBP"),
+        Column("currency", TEXT, "Currency label for money columns (a code such as GBP, or a symbol such as £).",
+               default="GBP", max_chars=12),
         Column("mip_gap", NUMBER, "Relative MIP gap at which the solver stops.", default=1e-4, ge=0, lt=1),
         Column("time_limit_s", NUMBER, "Solver time limit in seconds.", gt=0, blank="none"),
     ),

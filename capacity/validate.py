@@ -46,6 +46,7 @@ class Parsed:
     cols: dict[Any, int] = field(default_factory=dict)  # column name (or week int) -> 0-based col
     weeks: dict[int, int] = field(default_factory=dict)  # WIDE: week -> 0-based col
     bad: set[tuple[int, str]] = field(default_factory=set)  # (record idx, column) that failed
+    key_rows: dict[str, int] = field(default_factory=dict)  # settings: key -> 0-based row of its value
 
     def cell(self, i: int, column: Any) -> str:
         """'C7' of record i's cell in column (the first key column if unknown)."""
@@ -146,7 +147,10 @@ def parse_value(col: S.Column, value: Any) -> tuple[Any, str | None]:
     if col.type in (S.ID, S.TEXT, S.REF):
         if isinstance(value, bool):
             return BLANK, bad
-        return id_text(value), None
+        text = id_text(value)
+        if col.max_chars and (len(text) > col.max_chars or not text.isprintable()):
+            return BLANK, bad
+        return text, None
     if col.type == S.ENUM:
         text = str(value).strip() if isinstance(value, str) else None
         return (text, None) if text in col.choices else (BLANK, bad)
@@ -334,6 +338,7 @@ def _parse_settings(raw: RawSheet, parsed: Parsed, out: Collector) -> Parsed:
             out.error(sheet.name, where, f"duplicate setting '{key}' (first at {cell_ref(seen[key], kc)})")
             continue
         seen[key] = r0
+        parsed.key_rows[key] = r0
         parsed.cols.setdefault(key, vc)
         value, error = parse_value(col, raw.value(r0, vc))
         if error:
@@ -557,7 +562,28 @@ def check_unserved_work(book: Book, out: Collector, weeks: int | None) -> None:
                      f"work type '{k}' has demand but no source has a skill for it: all of it will be lost")
 
 
+# Excel's dates run from 1900-01-01 to 9999-12-31; every week of the horizon
+# is written as a date, so all of them must lie in that range.
+EXCEL_FIRST_DATE, EXCEL_LAST_DATE = dt.date(1900, 1, 1), dt.date(9999, 12, 31)
+
+
+def check_horizon_dates(book: Book, out: Collector, weeks: int | None) -> None:
+    """start_date and the last day of week `weeks` lie within Excel's dates."""
+    st = book.get("settings")
+    if st is None or not st.records or "start_date" not in st.key_rows:
+        return
+    start = st.records[0].get("start_date")
+    if start is None:
+        return
+    days = 7 * (weeks or 1) - 1
+    where = cell_ref(st.key_rows["start_date"], st.cols["value"])
+    if start < EXCEL_FIRST_DATE or start > EXCEL_LAST_DATE - dt.timedelta(days=days):
+        out.error("settings", where, f"start_date {start.isoformat()}: the {weeks or 1} weeks from it must lie "
+                  f"within Excel's dates ({EXCEL_FIRST_DATE.isoformat()} to {EXCEL_LAST_DATE.isoformat()})")
+
+
 RULES: tuple[Callable[[Book, Collector, int | None], None], ...] = (
+    check_horizon_dates,
     check_duplicate_ids,
     check_references,
     check_probabilities,

@@ -121,6 +121,11 @@ def plan(
     checks = run_checks(inputs, tables.as_dict())
     timings["tables_s"] = time.perf_counter() - t0
     res.tables, res.checks = tables, checks
+    if (checks["result"] != "pass").any():
+        # a plan that fails its own checks is a wrong plan: it is not written
+        res.exit_code = EXIT_NO_SOLUTION
+        res.message = _failed_checks_text(checks)
+        return res
 
     t0 = time.perf_counter()
     progress(f"writing {output}")
@@ -134,11 +139,15 @@ def plan(
     safety.atomic_write(output, write)
     run_info.loc[run_info["key"] == "seconds_write", "value"] = round(timings["write_s"], 3)
     res.output = output
-    if (checks["result"] != "pass").any():
-        res.exit_code = EXIT_NO_SOLUTION
-        failed = ", ".join(checks.loc[checks["result"] != "pass", "check"])
-        res.message = f"audit checks failed: {failed}"
     return res
+
+
+def _failed_checks_text(checks: pd.DataFrame) -> str:
+    failed = checks[checks["result"] != "pass"]
+    parts = [f"{row.check} (largest violation {row.largest_violation:.3g})" if "largest_violation" in failed
+             else str(row.check) for row in failed.itertuples(index=False)]
+    return ("audit checks failed: " + ", ".join(parts) + "; the solution is not a reliable plan, so no "
+            "workbook was written")
 
 
 def _size_text(built) -> str:

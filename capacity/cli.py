@@ -123,7 +123,7 @@ def plan(ctx, workbook: Path, output: Path | None, time_limit, mip_gap, threads)
                    progress=_progress(start), command_line=" ".join(["capacity"] + sys.argv[1:]))
     for issue in res.warnings:
         click.echo(str(issue), err=True)
-    if res.tables is not None:
+    if res.tables is not None and res.output is not None:  # a plan that failed its checks is not shown
         click.echo(_summary_text(res))
     if res.message:
         click.echo(res.message, err=True)

@@ -101,7 +101,7 @@ def _show(value: Any) -> str:
         return f"{value!r} (a true/false value)"
     if isinstance(value, (dt.datetime, dt.date)):
         return f"the date {value.isoformat()}"
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return repr(value)
 
@@ -170,6 +170,9 @@ def parse_value(col: S.Column, value: Any) -> tuple[Any, str | None]:
         number = int(number)
     if not col.in_range(number):
         return BLANK, bad
+    if not col.within_limits(number):
+        return BLANK, (f"{col.name} must be {col.limits_text()}, got {_show(value)}: values beyond that cannot "
+                       "be solved reliably (see models/README.md, numeric range)")
     return number, None
 
 
@@ -582,8 +585,39 @@ def check_horizon_dates(book: Book, out: Collector, weeks: int | None) -> None:
                   f"within Excel's dates ({EXCEL_FIRST_DATE.isoformat()} to {EXCEL_LAST_DATE.isoformat()})")
 
 
+def check_magnitude(book: Book, out: Collector, weeks: int | None) -> None:
+    """The expected cost of losing all demand plus signed contracts' forced
+    costs stays within S.MAX_OBJECTIVE (models/README.md#numeric-range)."""
+    wt, sc, d, c = (book.get(n) for n in ("work_types", "scenarios", "demand", "contracts"))
+    if wt is None or sc is None or d is None or any(p.bad for p in (wt, sc, d)):
+        return
+    prob = {r.get("scenario"): r.get("probability") or 0.0 for r in sc.records}
+    cases = sum(prob.get(r.get("scenario"), 0.0) * sum(v for k, v in r.items() if isinstance(k, int) and v)
+                for r in d.records)
+    lost = [(r.get("tasks_per_case") or 0.0) * (r.get("value_per_task") or 0.0) * cases for r in wt.records]
+    forced = []
+    for r in (c.records if c is not None and not c.bad else []):
+        if r.get("status") == "signed":
+            level = max(r.get("min_fte") or 0.0, r.get("committed_fte") or 0.0)
+            span = (r.get("end_week") or weeks or 1) - (r.get("start_week") or 1) + 1
+            forced.append((r.get("fixed_cost") or 0.0) + level * (r.get("cost_per_fte_week") or 0.0) * span)
+    total = sum(lost) + sum(forced)
+    if total <= S.MAX_OBJECTIVE:
+        return
+    if lost and max(lost) >= max(forced, default=0.0):
+        i, what = lost.index(max(lost)), "losing all its demand"
+        where, name = ("work_types", wt.cell(lost.index(max(lost)), "value_per_task")), wt.key_of(i)
+    else:
+        i, what = forced.index(max(forced)), "its forced costs"
+        where, name = ("contracts", c.cell(i, "cost_per_fte_week")), c.key_of(i)
+    out.error(*where, f"costs too large to solve reliably: the plan's expected cost could reach {total:.3g} "
+              f"(largest part: {name!r}, {what}), above {S.MAX_OBJECTIVE:.0e}; state money in larger units "
+              "(e.g. thousands) or check the figures")
+
+
 RULES: tuple[Callable[[Book, Collector, int | None], None], ...] = (
     check_horizon_dates,
+    check_magnitude,
     check_duplicate_ids,
     check_references,
     check_probabilities,

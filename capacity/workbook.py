@@ -150,10 +150,10 @@ def readme_rows() -> list[tuple[str, str, str, str, str]]:
     rows = []
     for sheet in S.SHEETS:
         for col in sheet.columns:
-            rows.append((sheet.name, col.name, col.describe(), col.default_text(), col.doc))
+            rows.append((sheet.name, col.name, col.rule_text(), col.default_text(), col.doc))
         if sheet.week_column is not None:
             wc = sheet.week_column
-            rows.append((sheet.name, "1 .. weeks", wc.describe(), wc.default_text(), wc.doc))
+            rows.append((sheet.name, "1 .. weeks", wc.rule_text(), wc.default_text(), wc.doc))
     return rows
 
 

@@ -171,8 +171,8 @@ def parse_value(col: S.Column, value: Any) -> tuple[Any, str | None]:
     if not col.in_range(number):
         return BLANK, bad
     if not col.within_limits(number):
-        return BLANK, (f"{col.name} must be {col.limits_text()}, got {_show(value)}: values beyond that cannot "
-                       "be solved reliably (see models/README.md, numeric range)")
+        return BLANK, (f"{col.name} must be {col.limits_text()}, got {_show(value)}: values beyond these "
+                       "limits cannot be solved reliably (see models/README.md, numeric range)")
     return number, None
 
 

@@ -374,8 +374,8 @@ case("valid_currency_pound", 0, "valid (3 regions", note="currency '£': a label
     edited(set_cell("settings", "B7", "\u00a3")))
 case("valid_zero_demand", 0, "valid (3 regions", note="no cases anywhere: plans to 'staff nobody'")(
     edited(lambda b: [setattr(c, "value", 0) for row in b["demand"].iter_rows(min_row=2, min_col=3) for c in row]))
-case("contracts_max_fte_1e8", 1, "contracts!H2: max_fte must be at most 1,000,000, got 100000000: values beyond "
-     "that cannot be solved reliably")(edited(set_cell("contracts", "H2", 1e8)))
+case("contracts_max_fte_1e8", 1, "contracts!H2: max_fte must be at most 1,000,000, got 100000000: values "
+     "beyond these limits cannot be solved reliably")(edited(set_cell("contracts", "H2", 1e8)))
 case("contracts_max_fte_1e15", 1, "contracts!H2: max_fte must be at most 1,000,000")(
     edited(set_cell("contracts", "H2", 1e15)))
 case("work_types_value_1e25", 1, "work_types!C2: value_per_task must be at most 10,000,000, got 1e+25")(

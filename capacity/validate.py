@@ -455,6 +455,8 @@ def check_escalation(book: Book, out: Collector, weeks: int | None) -> None:
     reported: set = set()
     for i, rec in enumerate(wt.records):
         start = rec.get("work_type")
+        if start is None:
+            continue  # a blank id is reported by cell already
         path, node = [start], link.get(start)
         while node is not None and node in link and node not in path:
             path.append(node)

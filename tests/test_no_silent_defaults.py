@@ -304,3 +304,10 @@ def test_audit_of_the_england_example_verifies_its_shadow_prices(tmp_path):
     res = audit(out, inp)
     assert res.exit_code == 0, "\n".join(res.lines)
     assert any(line.startswith("shadow prices: ") for line in res.lines)
+
+
+def test_a_blank_work_type_id_is_reported_not_a_crash(small_raw):
+    """Found by the fuzz test: a blank id was taken for an escalation cycle of None."""
+    errors = _errors(edit(small_raw, "work_types!A2", None))
+    assert errors[0] == "work_types!A2: work_type is required (text)"
+    assert not any("cycle" in e for e in errors)

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from capacity import __version__
-from capacity.errors import InputError, file_error
+from capacity.errors import InputError, file_error, one_line
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION = 0, 1, 3, 4
 
@@ -40,7 +40,8 @@ class CapacityGroup(click.Group):
         except Exception as exc:  # an internal error: one line, not a traceback
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
+            click.echo(one_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)"),
+                       err=True)
             ctx.exit(EXIT_NO_SOLUTION)
 
 
@@ -74,7 +75,7 @@ def template(out: Path, example: str | None, weeks: int, force: bool):
     else:
         safety.atomic_write(out, lambda tmp: write_input_workbook(tmp, weeks=weeks,
                                                                   title="capacity input workbook (blank)"))
-    click.echo(f"wrote {out}")
+    click.echo(f"wrote {one_line(out)}")
 
 
 @main.command()
@@ -89,7 +90,7 @@ def validate(workbook: Path):
     warnings = len(issues)
     s = inputs.settings
     click.echo(
-        f"{workbook}: valid ({len(inputs.regions)} regions, {s.weeks} weeks, {len(inputs.scenarios)} scenarios, "
+        f"{one_line(workbook)}: valid ({len(inputs.regions)} regions, {s.weeks} weeks, {len(inputs.scenarios)} scenarios, "
         f"{len(inputs.sources)} sources, {len(inputs.contracts)} contracts; "
         f"{warnings} warning{'s' if warnings != 1 else ''})"
     )
@@ -99,7 +100,7 @@ def _progress(start: float):
     import time
 
     def report(message: str) -> None:
-        click.echo(f"[{time.perf_counter() - start:6.1f}s] {message}", err=True)
+        click.echo(one_line(f"[{time.perf_counter() - start:6.1f}s] {message}"), err=True)
 
     return report
 
@@ -130,7 +131,7 @@ def plan(ctx, workbook: Path, output: Path | None, time_limit, mip_gap, threads)
     for line in getattr(res.diagnosis, "lines", None) or []:
         click.echo(line, err=True)
     if res.output is not None:
-        click.echo(f"wrote {res.output} ({time.perf_counter() - start:.1f}s)", err=True)
+        click.echo(f"wrote {one_line(res.output)} ({time.perf_counter() - start:.1f}s)", err=True)
     else:
         click.echo("nothing written.", err=True)
     ctx.exit(res.exit_code)
@@ -183,7 +184,7 @@ def compare(ctx, workbook: Path, output: Path | None, vary, cvar, workers, sched
         click.echo(res.summary_text)
     if res.message:
         click.echo(res.message, err=True)
-    click.echo(f"wrote {res.output}" if res.output else "nothing written.", err=True)
+    click.echo(f"wrote {one_line(res.output)}" if res.output else "nothing written.", err=True)
     ctx.exit(res.exit_code)
 
 

@@ -35,7 +35,7 @@ def _validation(col: S.Column) -> dict | None:
     if col.type in (S.NUMBER, S.INT):
         kind = "integer" if col.type == S.INT else "decimal"
         lo = col.ge if col.ge is not None else col.gt
-        hi = col.le if col.le is not None else col.lt
+        hi = col.le if col.le is not None else col.lt if col.lt is not None else col.max_value
         if lo is not None and hi is not None:
             rule = {"criteria": "between", "minimum": lo, "maximum": hi}
         elif lo is not None:
@@ -43,7 +43,7 @@ def _validation(col: S.Column) -> dict | None:
         else:
             return None
         return {"validate": kind, **rule, "error_title": col.name,
-                "error_message": f"{col.name} must be {col.describe()}"[:255]}
+                "error_message": f"{col.name} must be {col.rule_text()}"[:255]}
     return None
 
 

@@ -49,6 +49,10 @@ MIN_MINUTES = 0.01  # below this, HiGHS would drop the hours coefficient as zero
 # exceed this: objective values beyond it leave too few significant digits
 # against HiGHS's tolerances (its infinity is 1e20).
 MAX_OBJECTIVE = 1e13
+# Above these a value is solvable but unusual: validation warns, by cell.
+UNUSUAL_FTE = 1e5
+UNUSUAL_RATE = 1e6
+UNUSUAL_CASES = 1e7
 
 # Sheet layouts
 TABLE = "table"  # header row, one row per record
@@ -80,6 +84,7 @@ class Column:
     # limits of what is solved reliably (models/README.md#numeric-range), beyond the rule's own bounds
     max_value: float | None = None
     min_value: float | None = None
+    warn_above: float | None = None  # merely unusual above this: a warning, by cell
 
     # -- words -------------------------------------------------------------
     def describe(self) -> str:
@@ -113,7 +118,8 @@ class Column:
     def rule_text(self) -> str:
         """describe() plus the reliability limits (README sheet and docs)."""
         limits = self.limits_text()
-        return f"{self.describe()}, {limits}" if limits else self.describe()
+        text = f"{self.describe()}, {limits}" if limits else self.describe()
+        return text + (f" (unusual above {_fmt(self.warn_above)})" if self.warn_above is not None else "")
 
     def within_limits(self, value: float) -> bool:
         return not ((self.max_value is not None and value > self.max_value)
@@ -173,6 +179,9 @@ def _fmt(value: Any) -> str:
     if isinstance(value, int) and abs(value) >= 10_000:
         return f"{value:,}"
     return str(value)
+
+
+fmt_number = _fmt  # the schema's way of writing a number in words (1,000,000)
 
 
 def _limit(name: str, doc: str) -> Column:
@@ -261,6 +270,7 @@ WORK_TYPES = Sheet(
             required=True,
             ge=0,
             max_value=MAX_RATE,
+            warn_above=UNUSUAL_RATE,
         ),
         Column(
             "escalates_to",
@@ -386,11 +396,12 @@ CONTRACTS = Sheet(
                max_value=MAX_WEEKS),
         Column("min_fte", NUMBER, "Least FTE while the contract runs.", default=0.0, ge=0, max_value=MAX_FTE),
         Column("max_fte", NUMBER, "Most FTE the supplier provides.", required=True, gt=0,
-               max_value=MAX_FTE),
+               max_value=MAX_FTE, warn_above=UNUSUAL_FTE),
         Column("committed_fte", NUMBER, "Level committed for the initial term.", ge=0, max_value=MAX_FTE,
                blank="chosen by the model"),
         Column("fixed_cost", NUMBER, "One-off cost of signing.", default=0.0, ge=0, max_value=MAX_FIXED_COST),
-        Column("cost_per_fte_week", NUMBER, "Price per FTE-week.", default=0.0, ge=0, max_value=MAX_RATE),
+        Column("cost_per_fte_week", NUMBER, "Price per FTE-week.", default=0.0, ge=0, max_value=MAX_RATE,
+               warn_above=UNUSUAL_RATE),
         Column("lead_weeks", INT, "Weeks from ordering an increase to staff in post.", default=0, ge=0,
                max_value=MAX_WEEKS),
         Column("notice_weeks", INT, "Weeks of notice for a decrease.", default=0, ge=0, max_value=MAX_WEEKS),
@@ -402,10 +413,10 @@ CONTRACTS = Sheet(
 
 _AVAIL_WEEK = Column(
     "fte", NUMBER, "Most FTE of that source the region can field that week.", default=0.0, ge=0, max_value=MAX_FTE,
-    blank="0"
+    warn_above=UNUSUAL_FTE, blank="0"
 )
 _DEMAND_WEEK = Column("cases", NUMBER, "New cases needing tracing that week.", required=True, ge=0,
-                      max_value=MAX_CASES)
+                      max_value=MAX_CASES, warn_above=UNUSUAL_CASES)
 
 AVAILABILITY = Sheet(
     "availability",

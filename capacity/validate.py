@@ -296,6 +296,8 @@ def _parse_sheet(raw: RawSheet, sheet: S.Sheet, out: Collector, weeks: int | Non
             if error:
                 _cell_error(out, raw, r0, c0, error)
                 parsed.bad.add((i, col.name))
+            else:
+                _check_unusual(out, sheet.name, col, value, r0, c0)
             record[col.name] = None if value is BLANK else value
         if sheet.week_column is not None:
             for week, c0 in parsed.weeks.items():
@@ -303,10 +305,19 @@ def _parse_sheet(raw: RawSheet, sheet: S.Sheet, out: Collector, weeks: int | Non
                 if error:
                     _cell_error(out, raw, r0, c0, error)
                     parsed.bad.add((i, week))
+                else:
+                    _check_unusual(out, sheet.name, sheet.week_column, value, r0, c0)
                 record[week] = sheet.week_column.default if value is BLANK else value
     if len(parsed.records) < sheet.min_rows:
         out.error(sheet.name, "A2", f"needs at least {sheet.min_rows} row(s) of data")
     return parsed
+
+
+def _check_unusual(out: Collector, sheet: str, col: S.Column, value: Any, r0: int, c0: int) -> None:
+    """Warn, by cell, about a valid value beyond what is usual for its column."""
+    if col.warn_above is not None and isinstance(value, (int, float)) and value > col.warn_above:
+        out.warn(sheet, cell_ref(r0, c0), f"{col.name} {_show(value)} is unusually large (above "
+                 f"{S.fmt_number(col.warn_above)}); check it")
 
 
 def _cell_error(out: Collector, raw: RawSheet, r0: int, c0: int, message: str) -> None:

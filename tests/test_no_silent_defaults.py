@@ -189,6 +189,12 @@ def test_values_beyond_the_solvable_range_are_refused_by_cell(small_raw, ref, va
     assert len(errors) == 1 and errors[0].startswith(expected), errors
 
 
+def test_unusual_but_solvable_values_are_warned_about_by_cell(small_raw):
+    inputs, issues = validate_raw(edit(small_raw, "contracts!H2", 500_000))
+    assert inputs is not None
+    assert "warning: contracts!H2: max_fte 500000 is unusually large (above 100,000); check it" in map(str, issues)
+
+
 def test_cost_magnitude_is_refused_at_its_largest_part(small_raw):
     edit(small_raw, "work_types!C2", 1e7)
     edit(small_raw, "work_types!B2", 1e4)

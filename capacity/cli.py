@@ -155,6 +155,8 @@ def _summary_text(res) -> str:
         util = "-" if row.expected_utilisation != row.expected_utilisation else f"{row.expected_utilisation:.1%}"
         rows.append((f"contract {row.contract}", f"{'signed' if row.signed else 'not signed'}, committed "
                      f"{row.committed_fte:,.0f} FTE, expected utilisation {util}"))
+    if t.plan.empty or float(t.plan["fte"].abs().max()) == 0.0:
+        rows.append(("staffing", "nobody (no FTE in any week or scenario)"))
     width = max(len(k) for k, _ in rows) + 2
     lines = [f"{k:<{width}}{v}" for k, v in rows]
     return "\n".join(lines)

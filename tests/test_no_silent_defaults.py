@@ -114,6 +114,8 @@ def test_zero_demand_plans_to_staff_nobody(small_path, tmp_path):
         for c in row:
             c.value = 0
     book.save(tmp_path / "zero.xlsx")
+    code, out = _run("plan", tmp_path / "zero.xlsx", "-o", tmp_path / "cli.xlsx", cwd=tmp_path)
+    assert code == 0 and "staffing                   nobody (no FTE in any week or scenario)" in out, out
     res = api.plan(tmp_path / "zero.xlsx", tmp_path / "out.xlsx")
     assert res.exit_code == 0 and res.status == "optimal"
     assert res.solve.objective == pytest.approx(0.0, abs=1e-6)

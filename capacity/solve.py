@@ -360,7 +360,7 @@ def _unsigned_use(values: dict) -> str | None:
             continue
         most = level.groupby(level="contract").max()
         for c, used in most.items():
-            if 0 < y.get(c, 1.0) < 0.5 and used > 1e-6:
+            if y.get(c, 1.0) < 0.5 and used > 1e-6:
                 return (f"unreliable solution: the solver's integrality tolerance let contract {c!r} staff "
                         f"{used:.3g} FTE while not signed (y = {y[c]:.2g}); lower its max_fte towards the most "
                         "it could supply")

@@ -142,7 +142,10 @@ def read_workbook(path: str | Path) -> RawWorkbook:
         book.close()
     formulas, special = _scan_parts(path)
     if special:
-        _mark_special_cells(path, sheets)
+        try:
+            _mark_special_cells(path, sheets)
+        except Exception as exc:  # a damaged part: the file, not the program, is at fault
+            raise file_error(f"{path}: cannot be read as an Excel workbook ({_short(exc)})") from None
     if formulas:
         _mark_formulas_without_values(path, sheets)
     return RawWorkbook(path=str(path), sha256=sha256_of(path), sheets=sheets)

@@ -390,7 +390,7 @@ def compare(
     input_path = Path(input_path)
     output = Path(output) if output is not None else api.default_output(input_path, "compare")
     if output == api.default_output(input_path, "compare"):
-        output.parent.mkdir(parents=True, exist_ok=True)
+        safety.make_output_folder(output.parent)
     safety.check_output_path(output, [input_path])
 
     t0 = time.perf_counter()
@@ -399,7 +399,8 @@ def compare(
     base, issues = validate_raw(raw)
     if base is None:
         raise InputError(issues)
-    warnings = [str(i) for i in issues]
+    # compare reads the experiments sheet, so the plan's "ignored" warning does not apply here
+    warnings = [str(i) for i in issues if not (i.sheet == "experiments" and "ignored by the model" in i.message)]
     V.check_targets(raw, vary)
     timings["read_s"] = time.perf_counter() - t0
 

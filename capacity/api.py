@@ -79,7 +79,7 @@ def plan(
     inputs, warnings = read_inputs(input_path)
     timings["read_s"] = time.perf_counter() - t0
     if output == default_output(input_path):
-        output.parent.mkdir(parents=True, exist_ok=True)
+        safety.make_output_folder(output.parent)
     safety.check_output_path(output, [input_path])
 
     t0 = time.perf_counter()
@@ -119,6 +119,11 @@ def plan(
     checks = run_checks(inputs, tables.as_dict())
     timings["tables_s"] = time.perf_counter() - t0
     res.tables, res.checks = tables, checks
+    if (checks["result"] != "pass").any():
+        # a plan that fails its own checks is a wrong plan: it is not written
+        res.exit_code = EXIT_NO_SOLUTION
+        res.message = _failed_checks_text(checks)
+        return res
 
     t0 = time.perf_counter()
     progress(f"writing {output}")
@@ -132,11 +137,15 @@ def plan(
     safety.atomic_write(output, write)
     run_info.loc[run_info["key"] == "seconds_write", "value"] = round(timings["write_s"], 3)
     res.output = output
-    if (checks["result"] != "pass").any():
-        res.exit_code = EXIT_NO_SOLUTION
-        failed = ", ".join(checks.loc[checks["result"] != "pass", "check"])
-        res.message = f"audit checks failed: {failed}"
     return res
+
+
+def _failed_checks_text(checks: pd.DataFrame) -> str:
+    failed = checks[checks["result"] != "pass"]
+    parts = [f"{row.check} (largest violation {row.largest_violation:.3g})" if "largest_violation" in failed
+             else str(row.check) for row in failed.itertuples(index=False)]
+    return ("audit checks failed: " + ", ".join(parts) + "; the solution is not a reliable plan, so no "
+            "workbook was written")
 
 
 def _size_text(built) -> str:
@@ -283,9 +292,20 @@ def _summary_charts(inputs, t) -> list:
     by_unit = plan.groupby("unit", sort=False)["cost"].sum().add(fixed, fill_value=0.0)
     cost = (by_unit.groupby(by_unit.index.map(source_of), sort=False).sum()
             .rename("expected cost").rename_axis("source").reset_index())
-    return [
+    charts = [
         ChartSpec("summary", "D2", "column_stacked", "Expected FTE by source", fte, y_title="FTE", x_title="week"),
         ChartSpec("summary", "D20", "line", "Expected completion share by week", share, y_title="share completed",
                   x_title="week", y_format="share"),
-        ChartSpec("summary", "D38", "bar", "Expected cost by source (incl. fixed contract costs)", cost, x_title=inputs.settings.currency),
+        ChartSpec("summary", "D38", "bar", "Expected cost by source (incl. fixed contract costs)", cost,
+                  x_title=inputs.settings.currency),
     ]
+    return [ch for ch in charts if _has_series(ch.data)]
+
+
+def _has_series(frame: pd.DataFrame) -> bool:
+    """A chart needs a category column and a series with at least one number
+    (with no demand at all, completion share is undefined in every week)."""
+    if frame.shape[1] < 2 or len(frame) == 0:
+        return False
+    values = frame.iloc[:, 1:].apply(pd.to_numeric, errors="coerce")
+    return bool(values.notna().to_numpy().any())

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from capacity import __version__
-from capacity.errors import InputError, file_error
+from capacity.errors import InputError, file_error, one_line
 
 from capacity.exitcodes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_NO_SOLUTION
 
@@ -40,7 +40,8 @@ class CapacityGroup(click.Group):
         except Exception as exc:  # an internal error: one line, not a traceback
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
+            click.echo(one_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)"),
+                       err=True)
             ctx.exit(EXIT_NO_SOLUTION)
 
 
@@ -74,7 +75,7 @@ def template(out: Path, example: str | None, weeks: int, force: bool):
     else:
         safety.atomic_write(out, lambda tmp: write_input_workbook(tmp, weeks=weeks,
                                                                   title="capacity input workbook (blank)"))
-    click.echo(f"wrote {out}")
+    click.echo(f"wrote {one_line(out)}")
 
 
 @main.command()
@@ -89,7 +90,7 @@ def validate(workbook: Path):
     warnings = len(issues)
     s = inputs.settings
     click.echo(
-        f"{workbook}: valid ({len(inputs.regions)} regions, {s.weeks} weeks, {len(inputs.scenarios)} scenarios, "
+        f"{one_line(workbook)}: valid ({len(inputs.regions)} regions, {s.weeks} weeks, {len(inputs.scenarios)} scenarios, "
         f"{len(inputs.sources)} sources, {len(inputs.contracts)} contracts; "
         f"{warnings} warning{'s' if warnings != 1 else ''})"
     )
@@ -99,7 +100,7 @@ def _progress(start: float):
     import time
 
     def report(message: str) -> None:
-        click.echo(f"[{time.perf_counter() - start:6.1f}s] {message}", err=True)
+        click.echo(one_line(f"[{time.perf_counter() - start:6.1f}s] {message}"), err=True)
 
     return report
 
@@ -123,14 +124,14 @@ def plan(ctx, workbook: Path, output: Path | None, time_limit, mip_gap, threads)
                    progress=_progress(start), command_line=" ".join(["capacity"] + sys.argv[1:]))
     for issue in res.warnings:
         click.echo(str(issue), err=True)
-    if res.tables is not None:
+    if res.tables is not None and res.output is not None:  # a plan that failed its checks is not shown
         click.echo(_summary_text(res))
     if res.message:
         click.echo(res.message, err=True)
     for line in getattr(res.diagnosis, "lines", None) or []:
         click.echo(line, err=True)
     if res.output is not None:
-        click.echo(f"wrote {res.output} ({time.perf_counter() - start:.1f}s)", err=True)
+        click.echo(f"wrote {one_line(res.output)} ({time.perf_counter() - start:.1f}s)", err=True)
     else:
         click.echo("nothing written.", err=True)
     ctx.exit(res.exit_code)
@@ -154,6 +155,8 @@ def _summary_text(res) -> str:
         util = "-" if row.expected_utilisation != row.expected_utilisation else f"{row.expected_utilisation:.1%}"
         rows.append((f"contract {row.contract}", f"{'signed' if row.signed else 'not signed'}, committed "
                      f"{row.committed_fte:,.0f} FTE, expected utilisation {util}"))
+    if t.plan.empty or float(t.plan["fte"].abs().max()) == 0.0:
+        rows.append(("staffing", "nobody (no FTE in any week or scenario)"))
     width = max(len(k) for k, _ in rows) + 2
     lines = [f"{k:<{width}}{v}" for k, v in rows]
     return "\n".join(lines)
@@ -183,7 +186,7 @@ def compare(ctx, workbook: Path, output: Path | None, vary, cvar, workers, sched
         click.echo(res.summary_text)
     if res.message:
         click.echo(res.message, err=True)
-    click.echo(f"wrote {res.output}" if res.output else "nothing written.", err=True)
+    click.echo(f"wrote {one_line(res.output)}" if res.output else "nothing written.", err=True)
     ctx.exit(res.exit_code)
 
 

@@ -63,6 +63,13 @@ def _cell_sort_key(cell: str) -> tuple[int, int]:
     return (int(row), col_number(letters))
 
 
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters shown as
+    repr-style escapes (``\\n``, ``\\x1b``), so one problem is one line
+    whatever a path or a cell holds."""
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in str(text))
+
+
 @dataclass(frozen=True, order=False)
 class Issue:
     """One problem. ``sheet`` is '' for a file-level problem."""
@@ -75,9 +82,9 @@ class Issue:
     def __str__(self) -> str:
         prefix = "warning: " if self.level == WARNING else ""
         if not self.sheet and not self.cell:
-            return f"{prefix}{self.message}"
+            return one_line(f"{prefix}{self.message}")
         where = f"{self.sheet}!{self.cell}" if self.sheet else self.cell
-        return f"{prefix}{where}: {self.message}"
+        return one_line(f"{prefix}{where}: {self.message}")
 
     def sort_key(self, sheet_order: dict[str, int] | None = None):
         order = (sheet_order or {}).get(self.sheet, len(sheet_order or {}))

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,40 @@ from capacity.errors import file_error
 # (a national instance is ~1,500 rows x ~60 columns).
 MAX_ROWS = 200_000
 MAX_COLS = 2_000
+
+# Excel's error values; a cell holding one (or text spelling one) is never a value.
+ERROR_CODES = ("#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+               "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#PYTHON!")
+
+
+@dataclass(frozen=True)
+class CellError:
+    """A cell whose content is not a value: an Excel error (``#N/A``) or a
+    number that is not a number (NaN, or a numeric cell with an empty value).
+    Calamine reads both as blank; the reader puts this in their place so that
+    no later stage can mistake them for a blank cell and its default."""
+
+    code: str
+
+    def __str__(self) -> str:
+        return self.code
+
+    def describe(self) -> str:
+        if self.code == "NaN":
+            return "NaN (not a number)"
+        return f"{self.code} (an Excel error value)"
+
+
+def as_cell_error(value: Any) -> CellError | None:
+    """The :class:`CellError` a cell value stands for: itself, a float NaN, or
+    text that spells an Excel error value; else None."""
+    if isinstance(value, CellError):
+        return value
+    if isinstance(value, float) and value != value:
+        return CellError("NaN")
+    if isinstance(value, str) and value.strip().upper() in ERROR_CODES:
+        return CellError(value.strip().upper())
+    return None
 
 
 @dataclass
@@ -104,7 +140,13 @@ def read_workbook(path: str | Path) -> RawWorkbook:
         raise file_error(f"{path}: cannot be read as an Excel workbook ({_short(exc)})") from None
     finally:
         book.close()
-    if _has_formulas(path):
+    formulas, special = _scan_parts(path)
+    if special:
+        try:
+            _mark_special_cells(path, sheets)
+        except Exception as exc:  # a damaged part: the file, not the program, is at fault
+            raise file_error(f"{path}: cannot be read as an Excel workbook ({_short(exc)})") from None
+    if formulas:
         _mark_formulas_without_values(path, sheets)
     return RawWorkbook(path=str(path), sha256=sha256_of(path), sheets=sheets)
 
@@ -121,17 +163,87 @@ def _short(exc: Exception) -> str:
     return text[0][:200] if text else type(exc).__name__
 
 
-def _has_formulas(path: Path) -> bool:
-    """Cheap scan: does any worksheet part contain a formula element?"""
+# an error cell (t="e"), or a value element that is empty: calamine reads both as blank
+_SPECIAL = re.compile(rb't\s*=\s*["\']e["\']|<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</')
+_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def _scan_parts(path: Path) -> tuple[bool, bool]:
+    """Cheap scan of the worksheet parts: (any formula element, any error or empty-value cell)."""
     from capacity.safety import read_member_bounded
 
+    formulas = special = False
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
             if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
                 data = read_member_bounded(zf, info.filename, 1 << 30)
-                if b"<f>" in data or b"<f " in data or b":f>" in data or b":f " in data:
-                    return True
-    return False
+                formulas = formulas or b"<f>" in data or b"<f " in data or b":f>" in data or b":f " in data
+                special = special or _SPECIAL.search(data) is not None
+    return formulas, special
+
+
+def _mark_special_cells(path: Path, sheets: dict[str, RawSheet]) -> None:
+    """Put a :class:`CellError` where the XML holds an error value or a numeric
+    cell whose value is empty or not a finite number (calamine gives '')."""
+    from defusedxml.ElementTree import iterparse
+
+    with zipfile.ZipFile(path) as zf:
+        for name, part in _sheet_parts(zf).items():
+            raw = sheets.get(name)
+            if raw is None or part not in zf.namelist():
+                continue
+            with zf.open(part) as fh:
+                for _, elem in iterparse(fh):
+                    if elem.tag.rsplit("}", 1)[-1] != "c":
+                        continue
+                    code = _special_code(elem)
+                    if code is not None and elem.get("r"):
+                        r0, c0 = _cell_index(elem.get("r"))
+                        raw.set_value(r0, c0, CellError(code))
+                    elem.clear()
+
+
+def _special_code(elem) -> str | None:
+    kind = elem.get("t", "n")
+    v = elem.find(_NS + "v")
+    if v is None:
+        v = next((ch for ch in elem if ch.tag.rsplit("}", 1)[-1] == "v"), None)
+    if v is None:
+        return None
+    text = (v.text or "").strip()
+    if kind == "e":
+        return text.upper() or "#N/A"
+    if kind != "n" or any(ch.tag.rsplit("}", 1)[-1] == "f" for ch in elem):
+        return None  # text, booleans, dates; a formula without a value is reported as such
+    try:
+        return None if math.isfinite(float(text)) else "NaN"
+    except ValueError:
+        return "NaN"
+
+
+def _cell_index(ref: str) -> tuple[int, int]:
+    m = re.match(r"([A-Za-z]+)(\d+)", ref)
+    col = 0
+    for ch in m.group(1).upper():
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)) - 1, col - 1
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> worksheet part, from xl/workbook.xml and its relationships."""
+    from defusedxml.ElementTree import fromstring
+
+    book = fromstring(zf.read("xl/workbook.xml"))
+    rels = fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    target = {r.get("Id"): r.get("Target", "") for r in rels}
+    out = {}
+    for el in book.iter():
+        if el.tag.rsplit("}", 1)[-1] != "sheet":
+            continue
+        rid = next((v for k, v in el.attrib.items() if k.rsplit("}", 1)[-1] == "id"), None)
+        t = target.get(rid, "")
+        out[el.get("name")] = t.lstrip("/") if t.startswith("/") else "xl/" + t
+    return out
 
 
 def _mark_formulas_without_values(path: Path, sheets: dict[str, RawSheet]) -> None:

@@ -159,12 +159,19 @@ def unescape_text(s: str) -> str:
 
 
 def money_format(currency: str) -> str:
-    """Excel number format for money, 0 dp, with the currency."""
-    code = _check_currency(currency)
-    symbol = _CURRENCY_SYMBOLS.get(code)
+    """Excel number format for money, 0 dp, with the currency.
+
+    A known 3-letter code (GBP, EUR, USD) shows its symbol; any other 3-letter
+    code is upper-cased; any other label (``£``, ``Fr.``, ``k€``) is a literal
+    suffix, quoted or, when it holds a double quote, escaped character by
+    character (a currency is a label, never part of the format's syntax)."""
+    label = _check_currency(currency)
+    symbol = _CURRENCY_SYMBOLS.get(label)
     if symbol:
         return f'"{symbol}"#,##0'
-    return f'#,##0 "{code}"'
+    if '"' not in label:
+        return f'#,##0 "{label}"'
+    return "#,##0 " + "".join("\\" + ch for ch in label)
 
 
 def write_report(
@@ -206,10 +213,17 @@ def write_report(
 
 
 # ------------------------------------------------------------------- validation
+#: The longest currency label (the schema refuses longer ones by cell).
+MAX_CURRENCY_CHARS = 12  # = schema settings currency max_chars
+
+
 def _check_currency(currency: str) -> str:
-    if not isinstance(currency, str) or not re.fullmatch(r"[A-Za-z]{3}", currency.strip()):
-        raise ValueError(f"currency must be a 3-letter code such as GBP, got {currency!r}")
-    return currency.strip().upper()
+    label = currency.strip() if isinstance(currency, str) else ""
+    label = "".join(ch for ch in label if ch.isprintable())
+    if not label or len(label) > MAX_CURRENCY_CHARS:
+        raise ValueError(f"currency must be a label of 1 to {MAX_CURRENCY_CHARS} printable characters, "
+                         f"got {currency!r}")
+    return label.upper() if re.fullmatch(r"[A-Za-z]{3}", label) else label
 
 
 def _check_sheet_name(name: Any) -> str:

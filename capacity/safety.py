@@ -509,6 +509,20 @@ def _xml_declaration_problem(decl: str) -> str | None:
 # Output path
 # --------------------------------------------------------------------------
 
+def make_output_folder(folder) -> None:
+    """Create the default output folder (``outputs``) if it is missing; a file
+    of that name is a path problem, reported before any solve."""
+    folder = Path(os.fspath(folder))
+    if folder.exists() and not folder.is_dir():
+        raise file_error(f"{folder}: is a file, not a folder, so the default output {folder}/... cannot be "
+                         "written; move the file or give an output path with -o")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise file_error(f"{folder}: cannot create the output folder ({exc.strerror or exc}); "
+                         "give an output path with -o") from None
+
+
 def check_output_path(output, inputs: Iterable = ()) -> None:
     """Raise ``file_error`` if ``output`` cannot safely be written later.
 

@@ -288,6 +288,8 @@ def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float 
     if res.incumbent_objective is None:
         return out
     _read_solution(built, res, out, is_mip)
+    if out.status == "error":
+        return out
     if duals:
         t1 = time.perf_counter()
         try:
@@ -352,7 +354,32 @@ def _read_solution(built: BuiltModel, res, out: SolveResult, is_mip: bool) -> No
         if abs(out.objective - out.bound) <= 1e-9 * max(1.0, abs(out.objective)):
             out.gap = 0.0
     out.values = _values(built)
+    leak = _unsigned_use(out.values) if is_mip else None
+    if leak:
+        out.status, out.termination = "error", leak
+        return
     out.objective_parts = {p: float(pyo.value(built.model.component(p))) for p in PARTS}
+
+
+def _unsigned_use(values: dict) -> str | None:
+    """HiGHS accepts y within its integrality tolerance (1e-6) of 0 or 1, and
+    N <= max_fte*y then lets up to max_fte*1e-6 FTE work for a contract that
+    is not signed (and escape its fixed cost). Such a solution is not a plan:
+    say so (models/README.md#numeric-range)."""
+    y = values.get("y")
+    if y is None or len(y) == 0:
+        return None
+    for name in ("N", "L"):
+        level = values.get(name)
+        if level is None or len(level) == 0:
+            continue
+        most = level.groupby(level="contract").max()
+        for c, used in most.items():
+            if y.get(c, 1.0) < 0.5 and used > 1e-6:
+                return (f"unreliable solution: the solver's integrality tolerance let contract {c!r} staff "
+                        f"{used:.3g} FTE while not signed (y = {y[c]:.2g}); lower its max_fte towards the most "
+                        "it could supply")
+    return None
 
 
 def _lp_duals(built, solver, ys, opts, res):

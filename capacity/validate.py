@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -27,7 +28,7 @@ import pandas as pd
 from capacity import schema as S
 from capacity.errors import ERROR, WARNING, InputError, Issue, cell_ref, col_letter, number_ranges, sort_issues
 from capacity.inputs import CONTRACTOR, Inputs, Origin, Settings
-from capacity.reader import RawSheet, RawWorkbook, read_workbook
+from capacity.reader import RawSheet, RawWorkbook, as_cell_error, read_workbook
 
 BLANK = object()
 
@@ -45,6 +46,7 @@ class Parsed:
     cols: dict[Any, int] = field(default_factory=dict)  # column name (or week int) -> 0-based col
     weeks: dict[int, int] = field(default_factory=dict)  # WIDE: week -> 0-based col
     bad: set[tuple[int, str]] = field(default_factory=set)  # (record idx, column) that failed
+    key_rows: dict[str, int] = field(default_factory=dict)  # settings: key -> 0-based row of its value
 
     def cell(self, i: int, column: Any) -> str:
         """'C7' of record i's cell in column (the first key column if unknown)."""
@@ -99,7 +101,7 @@ def _show(value: Any) -> str:
         return f"{value!r} (a true/false value)"
     if isinstance(value, (dt.datetime, dt.date)):
         return f"the date {value.isoformat()}"
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return repr(value)
 
@@ -134,6 +136,9 @@ def _hint(col: S.Column, value: Any) -> str:
 
 def parse_value(col: S.Column, value: Any) -> tuple[Any, str | None]:
     """Return (parsed value or BLANK, error message or None)."""
+    problem = cell_problem(value)
+    if problem:
+        return BLANK, f"{col.name} must be {col.describe()}, got {problem}"
     if is_blank(value):
         if col.required:
             return BLANK, f"{col.name} is required ({col.describe()})"
@@ -142,7 +147,10 @@ def parse_value(col: S.Column, value: Any) -> tuple[Any, str | None]:
     if col.type in (S.ID, S.TEXT, S.REF):
         if isinstance(value, bool):
             return BLANK, bad
-        return id_text(value), None
+        text = id_text(value)
+        if col.max_chars and (len(text) > col.max_chars or not text.isprintable()):
+            return BLANK, bad
+        return text, None
     if col.type == S.ENUM:
         text = str(value).strip() if isinstance(value, str) else None
         return (text, None) if text in col.choices else (BLANK, bad)
@@ -162,7 +170,22 @@ def parse_value(col: S.Column, value: Any) -> tuple[Any, str | None]:
         number = int(number)
     if not col.in_range(number):
         return BLANK, bad
+    if not col.within_limits(number):
+        return BLANK, (f"{col.name} must be {col.limits_text()}, got {_show(value)}: values beyond these "
+                       "limits cannot be solved reliably (see models/README.md, numeric range)")
     return number, None
+
+
+def cell_problem(value: Any) -> str | None:
+    """What makes a cell unreadable whatever its column: an Excel error value,
+    NaN, or text longer than a cell may hold; None if it is readable."""
+    err = as_cell_error(value)
+    if err is not None:
+        return err.describe() + ("; fix the formula or the cell" if err.code != "NaN" else "")
+    if isinstance(value, str) and len(value) >= S.MAX_TEXT:
+        return (f"text of {len(value):,} characters (a cell holds at most {S.MAX_TEXT - 1:,} here; "
+                "Excel cuts text at 32,767, so longer text may have been cut)")
+    return None
 
 
 def id_text(value: Any) -> str:
@@ -184,8 +207,8 @@ def week_of(header: Any) -> int | None:
         return None
     if isinstance(header, (int, float)) and float(header).is_integer():
         return int(header)
-    if isinstance(header, str) and header.strip().isdigit():
-        return int(header.strip())
+    if isinstance(header, str) and re.fullmatch(r"[0-9]{1,9}", header.strip()):
+        return int(header.strip())  # ASCII digits only: '²'.isdigit() is True
     return None
 
 
@@ -200,6 +223,10 @@ def _header(raw: RawSheet, sheet: S.Sheet, out: Collector, weeks: int | None) ->
         if is_blank(value):
             continue
         where = cell_ref(0, c0)
+        problem = cell_problem(value)
+        if problem:
+            out.error(sheet.name, where, f"column header must be a column name, got {problem}")
+            continue
         if sheet.layout == S.WIDE:
             week = week_of(value)
             if week is not None:
@@ -211,6 +238,10 @@ def _header(raw: RawSheet, sheet: S.Sheet, out: Collector, weeks: int | None) ->
                 else:
                     parsed.weeks[week] = c0
                     parsed.cols[week] = c0
+                continue
+            if isinstance(value, str) and value.strip().isdigit():
+                out.error(sheet.name, where, f"week column heading {value.strip()[:20]!r} must be a week number "
+                          "written with the digits 0-9")
                 continue
         name = str(value).strip() if isinstance(value, str) else _show(value)
         if name in parsed.cols:
@@ -254,6 +285,8 @@ def _parse_sheet(raw: RawSheet, sheet: S.Sheet, out: Collector, weeks: int | Non
             if error:
                 _cell_error(out, raw, r0, c0, error)
                 parsed.bad.add((i, col.name))
+            else:
+                _check_unusual(out, sheet.name, col, value, r0, c0)
             record[col.name] = None if value is BLANK else value
         if sheet.week_column is not None:
             for week, c0 in parsed.weeks.items():
@@ -261,10 +294,19 @@ def _parse_sheet(raw: RawSheet, sheet: S.Sheet, out: Collector, weeks: int | Non
                 if error:
                     _cell_error(out, raw, r0, c0, error)
                     parsed.bad.add((i, week))
+                else:
+                    _check_unusual(out, sheet.name, sheet.week_column, value, r0, c0)
                 record[week] = sheet.week_column.default if value is BLANK else value
     if len(parsed.records) < sheet.min_rows:
         out.error(sheet.name, "A2", f"needs at least {sheet.min_rows} row(s) of data")
     return parsed
+
+
+def _check_unusual(out: Collector, sheet: str, col: S.Column, value: Any, r0: int, c0: int) -> None:
+    """Warn, by cell, about a valid value beyond what is usual for its column."""
+    if col.warn_above is not None and isinstance(value, (int, float)) and value > col.warn_above:
+        out.warn(sheet, cell_ref(r0, c0), f"{col.name} {_show(value)} is unusually large (above "
+                 f"{S.fmt_number(col.warn_above)}); check it")
 
 
 def _cell_error(out: Collector, raw: RawSheet, r0: int, c0: int, message: str) -> None:
@@ -286,6 +328,10 @@ def _parse_settings(raw: RawSheet, parsed: Parsed, out: Collector) -> Parsed:
             continue
         key = str(key_raw).strip()
         where = cell_ref(r0, kc)
+        problem = cell_problem(key_raw)
+        if problem:
+            out.error(sheet.name, where, f"key must be a setting name, got {problem}")
+            continue
         try:
             col = sheet.column(key)
         except KeyError:
@@ -295,6 +341,7 @@ def _parse_settings(raw: RawSheet, parsed: Parsed, out: Collector) -> Parsed:
             out.error(sheet.name, where, f"duplicate setting '{key}' (first at {cell_ref(seen[key], kc)})")
             continue
         seen[key] = r0
+        parsed.key_rows[key] = r0
         parsed.cols.setdefault(key, vc)
         value, error = parse_value(col, raw.value(r0, vc))
         if error:
@@ -408,6 +455,8 @@ def check_escalation(book: Book, out: Collector, weeks: int | None) -> None:
     reported: set = set()
     for i, rec in enumerate(wt.records):
         start = rec.get("work_type")
+        if start is None:
+            continue  # a blank id is reported by cell already
         path, node = [start], link.get(start)
         while node is not None and node in link and node not in path:
             path.append(node)
@@ -518,7 +567,59 @@ def check_unserved_work(book: Book, out: Collector, weeks: int | None) -> None:
                      f"work type '{k}' has demand but no source has a skill for it: all of it will be lost")
 
 
+# Excel's dates run from 1900-01-01 to 9999-12-31; every week of the horizon
+# is written as a date, so all of them must lie in that range.
+EXCEL_FIRST_DATE, EXCEL_LAST_DATE = dt.date(1900, 1, 1), dt.date(9999, 12, 31)
+
+
+def check_horizon_dates(book: Book, out: Collector, weeks: int | None) -> None:
+    """start_date and the last day of week `weeks` lie within Excel's dates."""
+    st = book.get("settings")
+    if st is None or not st.records or "start_date" not in st.key_rows:
+        return
+    start = st.records[0].get("start_date")
+    if start is None:
+        return
+    days = 7 * (weeks or 1) - 1
+    where = cell_ref(st.key_rows["start_date"], st.cols["value"])
+    if start < EXCEL_FIRST_DATE or start > EXCEL_LAST_DATE - dt.timedelta(days=days):
+        out.error("settings", where, f"start_date {start.isoformat()}: the {weeks or 1} weeks from it must lie "
+                  f"within Excel's dates ({EXCEL_FIRST_DATE.isoformat()} to {EXCEL_LAST_DATE.isoformat()})")
+
+
+def check_magnitude(book: Book, out: Collector, weeks: int | None) -> None:
+    """The expected cost of losing all demand plus signed contracts' forced
+    costs stays within S.MAX_OBJECTIVE (models/README.md#numeric-range)."""
+    wt, sc, d, c = (book.get(n) for n in ("work_types", "scenarios", "demand", "contracts"))
+    if wt is None or sc is None or d is None or any(p.bad for p in (wt, sc, d)):
+        return
+    prob = {r.get("scenario"): r.get("probability") or 0.0 for r in sc.records}
+    cases = sum(prob.get(r.get("scenario"), 0.0) * sum(v for k, v in r.items() if isinstance(k, int) and v)
+                for r in d.records)
+    lost = [(r.get("tasks_per_case") or 0.0) * (r.get("value_per_task") or 0.0) * cases for r in wt.records]
+    forced = []
+    for r in (c.records if c is not None and not c.bad else []):
+        if r.get("status") == "signed":
+            level = max(r.get("min_fte") or 0.0, r.get("committed_fte") or 0.0)
+            span = (r.get("end_week") or weeks or 1) - (r.get("start_week") or 1) + 1
+            forced.append((r.get("fixed_cost") or 0.0) + level * (r.get("cost_per_fte_week") or 0.0) * span)
+    total = sum(lost) + sum(forced)
+    if total <= S.MAX_OBJECTIVE:
+        return
+    if lost and max(lost) >= max(forced, default=0.0):
+        i, what = lost.index(max(lost)), "losing all its demand"
+        where, name = ("work_types", wt.cell(lost.index(max(lost)), "value_per_task")), wt.key_of(i)
+    else:
+        i, what = forced.index(max(forced)), "its forced costs"
+        where, name = ("contracts", c.cell(i, "cost_per_fte_week")), c.key_of(i)
+    out.error(*where, f"costs too large to solve reliably: the plan's expected cost could reach {total:.3g} "
+              f"(largest part: {name!r}, {what}), above {S.MAX_OBJECTIVE:.0e}; state money in larger units "
+              "(e.g. thousands) or check the figures")
+
+
 RULES: tuple[Callable[[Book, Collector, int | None], None], ...] = (
+    check_horizon_dates,
+    check_magnitude,
     check_duplicate_ids,
     check_references,
     check_probabilities,

@@ -35,7 +35,7 @@ def _validation(col: S.Column) -> dict | None:
     if col.type in (S.NUMBER, S.INT):
         kind = "integer" if col.type == S.INT else "decimal"
         lo = col.ge if col.ge is not None else col.gt
-        hi = col.le if col.le is not None else col.lt
+        hi = col.le if col.le is not None else col.lt if col.lt is not None else col.max_value
         if lo is not None and hi is not None:
             rule = {"criteria": "between", "minimum": lo, "maximum": hi}
         elif lo is not None:
@@ -43,7 +43,7 @@ def _validation(col: S.Column) -> dict | None:
         else:
             return None
         return {"validate": kind, **rule, "error_title": col.name,
-                "error_message": f"{col.name} must be {col.describe()}"[:255]}
+                "error_message": f"{col.name} must be {col.rule_text()}"[:255]}
     return None
 
 
@@ -150,10 +150,10 @@ def readme_rows() -> list[tuple[str, str, str, str, str]]:
     rows = []
     for sheet in S.SHEETS:
         for col in sheet.columns:
-            rows.append((sheet.name, col.name, col.describe(), col.default_text(), col.doc))
+            rows.append((sheet.name, col.name, col.rule_text(), col.default_text(), col.doc))
         if sheet.week_column is not None:
             wc = sheet.week_column
-            rows.append((sheet.name, "1 .. weeks", wc.describe(), wc.default_text(), wc.doc))
+            rows.append((sheet.name, "1 .. weeks", wc.rule_text(), wc.default_text(), wc.doc))
     return rows
 
 

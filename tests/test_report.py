@@ -179,6 +179,7 @@ def test_named_index_becomes_columns_and_unnamed_index_is_dropped(tmp_path):
 # ------------------------------------------------------------- formats
 @pytest.mark.parametrize("currency,expected", [
     ("GBP", '"£"#,##0'), ("EUR", '"€"#,##0'), ("USD", '"$"#,##0'), ("chf", '#,##0 "CHF"'),
+    ("£", '#,##0 "£"'), ("EURO", '#,##0 "EURO"'), ('G"B', '#,##0 \\G\\"\\B'),
 ])
 def test_money_format_by_currency(tmp_path, currency, expected):
     assert money_format(currency) == expected
@@ -188,7 +189,7 @@ def test_money_format_by_currency(tmp_path, currency, expected):
     assert ws["A2"].number_format == expected
 
 
-@pytest.mark.parametrize("bad", ["", "GB", 'GB"', "EURO", None])
+@pytest.mark.parametrize("bad", ["", "   ", "\x01", "x" * 13, None])
 def test_bad_currency_is_refused(tmp_path, bad):
     with pytest.raises(ValueError):
         _write(tmp_path, [SheetSpec("plan", pd.DataFrame({"a": [1]}))], currency=bad)

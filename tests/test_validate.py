@@ -246,4 +246,5 @@ def test_committed_column_reference_is_generated_from_the_schema():
 
     committed = (Path(__file__).resolve().parents[1] / "docs" / "workbook.md").read_text()
     assert committed == workbook_reference(), "run: python -m capacity.docs > docs/workbook.md"
-    assert "| `max_fte` | a number > 0 | required | Most FTE the supplier provides. |" in committed
+    assert ("| `max_fte` | a number > 0, at most 1,000,000 (unusual above 100,000) | required | "
+            "Most FTE the supplier provides. |") in committed

@@ -132,7 +132,7 @@ def _open(input_path, output, vary: list[str], progress: Progress):
     default = api.default_output(input_path, "compare")
     output = Path(output) if output is not None else default
     if output == default:
-        output.parent.mkdir(parents=True, exist_ok=True)
+        safety.make_output_folder(output.parent)
     safety.check_output_path(output, [input_path])
     progress(f"reading {input_path}")
     raw = read_workbook(input_path)
@@ -140,7 +140,9 @@ def _open(input_path, output, vary: list[str], progress: Progress):
     if base is None:
         raise InputError(issues)
     V.check_targets(raw, vary)
-    return input_path, output, raw, base, [str(i) for i in issues]
+    # compare reads the experiments sheet, so the plan's "ignored" warning does not apply here
+    warnings = [str(i) for i in issues if not (i.sheet == "experiments" and "ignored by the model" in i.message)]
+    return input_path, output, raw, base, warnings
 
 
 def _variant_jobs(raw, base: Inputs, vary: list[str], alpha: float, *, flex: bool, stochastic: bool,

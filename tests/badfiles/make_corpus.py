@@ -340,6 +340,55 @@ case("regions_required_column_missing", 1, "regions!A1: missing required column 
 
 
 # ---------------------------------------------------------------------------
+# Error values, NaN, odd labels and values beyond the solvable range: each is
+# refused by cell (or, where valid, plans), never read as a blank or a default
+# ---------------------------------------------------------------------------
+case("availability_error_na", 1, "availability!E3: fte must be", "got #N/A (an Excel error value)",
+     note="#N/A in an optional cell must not become 0 FTE")(edited(set_cell("availability", "E3", "#N/A")))
+case("sources_error_div0", 1, "sources!H5: max_increase_per_week must be", "got #DIV/0! (an Excel error value)",
+     note="#DIV/0! must not become 'no limit'")(edited(set_cell("sources", "H5", "#DIV/0!")))
+case("contracts_error_value_end_week", 1, "contracts!E2: end_week must be", "got #VALUE! (an Excel error value)",
+     note="#VALUE! must not fall back to weeks")(edited(set_cell("contracts", "E2", "#VALUE!")))
+case("contracts_nan_limit", 1, "contracts!N2: max_increase_per_week must be", "got NaN (not a number)",
+     note="<v>NaN</v> must not become 'no limit'")(
+    patched(None, {SHEET_PART["contracts"]: cell_xml("N2", '<c r="N2" t="n"><v>NaN</v></c>')}))
+case("contracts_empty_numeric_value", 1, "contracts!N2: max_increase_per_week must be", "got NaN (not a number)",
+     note="a numeric cell with an empty <v/> (how openpyxl writes NaN)")(
+    patched(None, {SHEET_PART["contracts"]: cell_xml("N2", '<c r="N2" t="n"><v/></c>')}))
+case("demand_error_ref_required", 1, "demand!D3: cases must be", "got #REF! (an Excel error value)",
+     note="#REF! in a required cell is named, not reported as 'cases is required'")(
+    edited(set_cell("demand", "D3", "#REF!")))
+case("demand_error_spill_as_text", 1, "demand!E3: cases must be", "got #SPILL! (an Excel error value)",
+     note="#SPILL! stored as text (as openpyxl writes error codes it does not know)")(
+    edited(set_cell("demand", "E3", "#SPILL!")))
+case("demand_formula_error_cached", 1, "demand!C2: cases must be", "got #DIV/0! (an Excel error value)",
+     note="a formula whose cached value is an error")(
+    patched(None, {SHEET_PART["demand"]: cell_xml("C2", '<c r="C2" t="e"><f>1/0</f><v>#DIV/0!</v></c>')}))
+case("demand_superscript_week_header", 1, "demand!K1: week column heading '²' must be a week number",
+     note="'²'.isdigit() is True in Python, int('²') fails")(edited(set_cell("demand", "K1", "\u00b2")))
+case("settings_start_date_9999", 1, "settings!B2: start_date 9999-12-20: the 8 weeks from it must lie within "
+     "Excel's dates")(edited(set_cell("settings", "B2", __import__("datetime").datetime(9999, 12, 20))))
+case("settings_currency_too_long", 1, "settings!B7: currency must be text of at most 12 printable characters")(
+    edited(set_cell("settings", "B7", "pounds sterling")))
+case("valid_currency_pound", 0, "valid (3 regions", note="currency '£': a label, used as is in number formats")(
+    edited(set_cell("settings", "B7", "\u00a3")))
+case("valid_zero_demand", 0, "valid (3 regions", note="no cases anywhere: plans to 'staff nobody'")(
+    edited(lambda b: [setattr(c, "value", 0) for row in b["demand"].iter_rows(min_row=2, min_col=3) for c in row]))
+case("contracts_max_fte_1e8", 1, "contracts!H2: max_fte must be at most 1,000,000, got 100000000: values "
+     "beyond these limits cannot be solved reliably")(edited(set_cell("contracts", "H2", 1e8)))
+case("contracts_max_fte_1e15", 1, "contracts!H2: max_fte must be at most 1,000,000")(
+    edited(set_cell("contracts", "H2", 1e15)))
+case("work_types_value_1e25", 1, "work_types!C2: value_per_task must be at most 10,000,000, got 1e+25")(
+    edited(set_cell("work_types", "C2", 1e25)))
+case("work_types_cost_magnitude", 1, "work_types!C2: costs too large to solve reliably")(
+    edited(both(set_cell("work_types", "C2", 1e7), set_cell("work_types", "B2", 1e4))))
+case("regions_text_too_long", 1, "regions!B2: name must be text, got text of 40,000 characters",
+     note="Excel holds at most 32,767 characters in a cell")(
+    patched(None, {SHEET_PART["regions"]: cell_xml("B2", '<c r="B2" t="inlineStr"><is><t>' + "x" * 40000
+                                                   + "</t></is></c>")}))
+
+
+# ---------------------------------------------------------------------------
 # Files that are not safe workbooks
 # ---------------------------------------------------------------------------
 def _billion_laughs() -> str:

@@ -233,17 +233,18 @@ def _result(base: Inputs, plan: _Plan, records: dict, run_info: pd.DataFrame, wa
 
 def _write(res: CompareResult, output: Path, currency: str, alpha: float, progress: Progress) -> None:
     """Write the comparison workbook atomically, with the real write time in its run sheet."""
-    from capacity import api, safety
+    from capacity import safety
+    from capacity.provenance import WRITE_SECONDS_SENTINEL, record_write_seconds
 
     t0 = time.perf_counter()
     progress(f"writing {output}")
     run_info = res.run_info
     write_row = run_info["key"] == "seconds_write"
-    run_info.loc[write_row, "value"] = api.WRITE_SECONDS_SENTINEL
+    run_info.loc[write_row, "value"] = WRITE_SECONDS_SENTINEL
 
     def write(tmp):
         write_compare_workbook(tmp, res, currency, alpha)
-        api.record_write_seconds(tmp, time.perf_counter() - t0)
+        record_write_seconds(tmp, time.perf_counter() - t0)
 
     safety.atomic_write(output, write)
     run_info.loc[write_row, "value"] = round(time.perf_counter() - t0, 3)

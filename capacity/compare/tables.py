@@ -126,10 +126,10 @@ def measures_table(base: Inputs, records: dict, alpha: float) -> tuple[pd.DataFr
 
 def _run_sheet(base: Inputs, base_rec: dict, started, command_line, timings, executor, n_workers, processes,
                cpu_s, alpha, records) -> pd.DataFrame:
-    from capacity import api
+    from capacity.provenance import provenance_rows
 
     stats = base_rec.get("stats") or {}
-    rows = api.provenance_rows(base, started, command_line, stats, extra_versions=("distributed",))
+    rows = provenance_rows(base, started, command_line, stats, extra_versions=("distributed",))
     rows += [
         ("executor", executor),
         ("workers", n_workers),

@@ -1,7 +1,7 @@
 """Write the output workbook of ``capacity plan`` / ``capacity compare``.
 
 The tables are computed elsewhere; this module only writes them, faithfully
-and safely (see ``/work/shared/spec/outputs.md``):
+and safely (outputs.md, the specification):
 
 * every sheet is one real Excel table (header row, banded rows, autofilter)
   with a frozen header row, number formats per column and sensible widths
@@ -24,18 +24,17 @@ Atomicity (temporary file + rename) is the caller's job: we write ``path``.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import fractions
 import math
-import numbers
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
-import numpy as np
 import pandas as pd
+
+from capacity.report_cells import (MAX_CELL_CHARS, NUMBER_FORMATS, AXIS_FORMATS, Styles, as_text,
+                                   column_writer, table_headers, is_missing, column_width, write_any, escape_text,
+                                   money_format, unescape_text)
 
 __all__ = [
     "SheetSpec",
@@ -54,8 +53,6 @@ __all__ = [
 #: Excel's row limit per worksheet (header included). Module-level so tests can
 #: monkeypatch a small value to exercise splitting.
 MAX_ROWS = 1_048_576
-#: Excel's limit on characters in one cell.
-MAX_CELL_CHARS = 32_767
 #: Above this many cells a sheet gets an autofilter and a styled header row
 #: instead of an Excel table: XlsxWriter's table bookkeeping costs about
 #: 150 bytes and 1 microsecond per cell, and Excel itself is sluggish with
@@ -63,20 +60,6 @@ MAX_CELL_CHARS = 32_767
 TABLE_MAX_CELLS = 2_000_000
 #: Sheet holding the data of every chart, written after the given sheets.
 CHART_DATA_SHEET = "chart_data"
-
-#: Number formats by name; "money" depends on the currency (:func:`money_format`).
-NUMBER_FORMATS: dict[str, str | None] = {
-    "fte": "#,##0.0",
-    "hours": "#,##0.0",
-    "share": "0.0%",
-    "int": "#,##0",
-    "number": "#,##0.00",
-    "date": "yyyy-mm-dd",
-    "text": "@",
-    "money": None,
-}
-_CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
-_AXIS_FORMATS = {"share": "0%"}
 
 #: ChartSpec.kind -> XlsxWriter chart options.
 CHART_KINDS: dict[str, dict[str, str]] = {
@@ -86,8 +69,6 @@ CHART_KINDS: dict[str, dict[str, str]] = {
     "bar": {"type": "bar"},
 }
 
-_DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r")
-_ESCAPE_FIRST = _DANGEROUS_FIRST + ("'",)
 _SHEET_BAD_CHARS = re.compile(r"[\[\]:*?/\\]")
 _CELL_RE = re.compile(r"^\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})$")
 _MAX_COLS = 16_384
@@ -139,41 +120,6 @@ class ChartSpec:
     y_format: str | None = None
 
 
-def escape_text(s: str) -> str:
-    """Text as written to a cell: never readable as a formula.
-
-    A string starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
-    gets a leading single quote; so does one already starting with a quote,
-    which makes :func:`unescape_text` an exact inverse.
-    """
-    if s and s[0] in _ESCAPE_FIRST:
-        return "'" + s
-    return s
-
-
-def unescape_text(s: str) -> str:
-    """The original text of a cell written by :func:`escape_text`."""
-    if len(s) >= 2 and s[0] == "'" and s[1] in _ESCAPE_FIRST:
-        return s[1:]
-    return s
-
-
-def money_format(currency: str) -> str:
-    """Excel number format for money, 0 dp, with the currency.
-
-    A known 3-letter code (GBP, EUR, USD) shows its symbol; any other 3-letter
-    code is upper-cased; any other label (``£``, ``Fr.``, ``k€``) is a literal
-    suffix, quoted or, when it holds a double quote, escaped character by
-    character (a currency is a label, never part of the format's syntax)."""
-    label = _check_currency(currency)
-    symbol = _CURRENCY_SYMBOLS.get(label)
-    if symbol:
-        return f'"{symbol}"#,##0'
-    if '"' not in label:
-        return f'#,##0 "{label}"'
-    return "#,##0 " + "".join("\\" + ch for ch in label)
-
-
 def write_report(
     path: str | Path,
     sheets: Sequence[SheetSpec],
@@ -201,7 +147,7 @@ def write_report(
         "nan_inf_to_errors": True,
         "remove_timezone": True,
     })
-    styles = _Styles(book, money)
+    styles = Styles(book, money)
     tables = _TableNames()
     for plan in plans:
         ws = book.add_worksheet(plan.name)
@@ -213,19 +159,6 @@ def write_report(
 
 
 # ------------------------------------------------------------------- validation
-#: The longest currency label (the schema refuses longer ones by cell).
-MAX_CURRENCY_CHARS = 12  # = schema settings currency max_chars
-
-
-def _check_currency(currency: str) -> str:
-    label = currency.strip() if isinstance(currency, str) else ""
-    label = "".join(ch for ch in label if ch.isprintable())
-    if not label or len(label) > MAX_CURRENCY_CHARS:
-        raise ValueError(f"currency must be a label of 1 to {MAX_CURRENCY_CHARS} printable characters, "
-                         f"got {currency!r}")
-    return label.upper() if re.fullmatch(r"[A-Za-z]{3}", label) else label
-
-
 def _check_sheet_name(name: Any) -> str:
     if not isinstance(name, str) or not name:
         raise ValueError(f"sheet name must be a non-empty string, got {name!r}")
@@ -338,31 +271,6 @@ def _check_charts(charts: list[ChartSpec], first_part: dict[str, str]) -> None:
 
 
 # ---------------------------------------------------------------------- writing
-class _Styles:
-    def __init__(self, book, money: str):
-        self.book = book
-        self.money = money
-        self._cache: dict[str, Any] = {}
-
-    def num_format(self, name: str | None) -> str | None:
-        if name is None:
-            return None
-        return self.money if name == "money" else NUMBER_FORMATS[name]
-
-    def header(self):
-        if "_header" not in self._cache:
-            self._cache["_header"] = self.book.add_format(
-                {"bold": True, "bg_color": "#DDEBF7", "bottom": 1})
-        return self._cache["_header"]
-
-    def get(self, name: str | None):
-        if name is None:
-            return None
-        if name not in self._cache:
-            self._cache[name] = self.book.add_format({"num_format": self.num_format(name)})
-        return self._cache[name]
-
-
 class _TableNames:
     """Valid, unique (case-insensitive) Excel table names."""
 
@@ -379,179 +287,16 @@ class _TableNames:
         return name
 
 
-def _headers(columns: Iterable[Any]) -> list[str]:
-    """Table column headers: escaped text, non-empty, unique ignoring case."""
-    out: list[str] = []
-    seen: set[str] = set()
-    for j, c in enumerate(columns):
-        if isinstance(c, tuple):  # MultiIndex columns: join the levels
-            c = " ".join(str(x) for x in c if not _is_missing(x) and str(x) != "")
-        text = "" if _is_missing(c) else str(c)
-        text = escape_text(text)
-        text = re.sub(r"[\r\n]+", " ", text)[:255] or f"column_{j + 1}"
-        h, k = text, 2
-        while h.lower() in seen:
-            h, k = f"{text}_{k}", k + 1
-        seen.add(h.lower())
-        out.append(h)
-    return out
-
-
-def _is_missing(v: Any) -> bool:
-    if v is None or v is pd.NA or v is pd.NaT:
-        return True
-    if isinstance(v, (float, np.floating)):
-        return math.isnan(v)
-    if isinstance(v, (np.datetime64, np.timedelta64)):
-        return bool(np.isnat(v))
-    return False
-
-
-def _as_text(v: Any) -> str:
-    if isinstance(v, (float, np.floating)) and float(v).is_integer():
-        return str(int(v))
-    if isinstance(v, (dt.datetime, pd.Timestamp)):
-        return v.isoformat(sep=" ") if (v.hour or v.minute or v.second or v.microsecond) else v.date().isoformat()
-    return str(v)
-
-
-def _write_any(ws, r: int, c: int, v: Any, fmt, date_fmt) -> None:
-    """Write one value of unknown type (object columns)."""
-    if _is_missing(v):
-        return
-    if isinstance(v, str):
-        ws.write_string(r, c, escape_text(v), fmt)
-    elif isinstance(v, (bool, np.bool_)):
-        ws.write_boolean(r, c, bool(v), fmt)
-    elif isinstance(v, (numbers.Real, decimal.Decimal, fractions.Fraction)):
-        x = float(v)
-        if not math.isnan(x):
-            ws.write_number(r, c, x, fmt)
-    elif isinstance(v, np.datetime64):
-        ws.write_datetime(r, c, pd.Timestamp(v).to_pydatetime(), fmt or date_fmt)
-    elif isinstance(v, dt.datetime):
-        if isinstance(v, pd.Timestamp):
-            v = v.to_pydatetime()
-        if v.tzinfo is not None:
-            v = v.replace(tzinfo=None)
-        ws.write_datetime(r, c, v, fmt or date_fmt)
-    elif isinstance(v, dt.date):
-        ws.write_datetime(r, c, v, fmt or date_fmt)
-    else:  # time, timedelta, complex, objects: their text
-        ws.write_string(r, c, escape_text(str(v)), fmt)
-
-
-def _column_writer(ws, series: pd.Series, c: int, fmt_name: str | None, styles: _Styles
-                   ) -> tuple[Callable[[int, int], None], str | None]:
-    """A function writing rows [lo, hi) of ``series`` into column ``c``.
-
-    Returns the writer and the effective format name (for the width).
-    """
-    kind = series.dtype.kind
-    if fmt_name is None and kind == "M":
-        fmt_name = "date"
-    fmt = styles.get(fmt_name)
-    date_fmt = styles.get("date")
-
-    if fmt_name == "text":
-        values = series.astype(object).tolist()
-        ws_write_string = ws.write_string
-
-        def write_text(r0: int) -> None:
-            for r, v in enumerate(values, r0):
-                if not _is_missing(v):
-                    ws_write_string(r, c, escape_text(v if isinstance(v, str) else _as_text(v)), fmt)
-        return write_text, fmt_name
-
-    if kind == "b":
-        values = series.astype(object).tolist()
-        wb = ws.write_boolean
-
-        def write_bool(r0: int) -> None:
-            for r, v in enumerate(values, r0):
-                if not _is_missing(v):
-                    wb(r, c, bool(v), fmt)
-        return write_bool, fmt_name
-
-    if kind in "iuf":
-        if isinstance(series.dtype, np.dtype):
-            values = series.tolist()
-        else:  # nullable Int64 / Float64: pd.NA -> NaN
-            values = series.to_numpy(dtype=float, na_value=np.nan).tolist()
-        wn = ws.write_number
-
-        def write_num(r0: int) -> None:
-            for r, v in enumerate(values, r0):
-                if v == v:  # NaN -> blank
-                    wn(r, c, v, fmt)
-        return write_num, fmt_name
-
-    if kind == "M":
-        s = series
-        if getattr(s.dt, "tz", None) is not None:
-            s = s.dt.tz_localize(None)
-        values = [None if x is pd.NaT else x.to_pydatetime() for x in s.astype(object).tolist()]
-        wd = ws.write_datetime
-
-        def write_dates(r0: int) -> None:
-            for r, v in enumerate(values, r0):
-                if v is not None:
-                    wd(r, c, v, fmt)
-        return write_dates, fmt_name
-
-    values = series.astype(object).tolist()
-    ws_write_string = ws.write_string
-
-    def write_objects(r0: int) -> None:
-        for r, v in enumerate(values, r0):
-            if type(v) is str:  # the common case, inlined
-                if v and v[0] in _ESCAPE_FIRST:
-                    v = "'" + v
-                ws_write_string(r, c, v, fmt)
-            else:
-                _write_any(ws, r, c, v, fmt, date_fmt)
-    return write_objects, fmt_name
-
-
-def _width(series: pd.Series, header: str, fmt_name: str | None) -> float:
-    """A column width from the header and the values (approximate, capped)."""
-    n = len(header)
-    if len(series):
-        kind = series.dtype.kind
-        if fmt_name == "date" or kind == "M":
-            n = max(n, 10)
-        elif kind in "iuf" and fmt_name != "text":
-            arr = series.to_numpy(dtype=float, na_value=np.nan)
-            finite = arr[np.isfinite(arr)]
-            if len(finite):
-                big = float(np.abs(finite).max())
-                digits = len(f"{big:,.0f}") + 1
-                decimals = {"fte": 2, "hours": 2, "share": 3, "number": 3, "money": 3}.get(fmt_name, 0)
-                if fmt_name is None and not (finite == np.round(finite)).all():
-                    decimals = 7
-                if fmt_name == "share":
-                    digits = len(f"{big * 100:,.0f}") + 1
-                n = max(n, digits + decimals)
-        elif kind == "b":
-            n = max(n, 5)
-        else:
-            sample = series if len(series) <= 200_000 else series.iloc[:: max(1, len(series) // 200_000)]
-            lengths = sample.dropna().map(lambda v: len(_as_text(v)) if not isinstance(v, str) else len(v))
-            if len(lengths):
-                n = max(n, int(lengths.max()) + 1)
-    return float(min(max(n + 2, 8), 60))
-
-
 def _write_table(ws, frame: pd.DataFrame, formats: dict[str, str], row_formats: dict[str, str],
-                 styles: _Styles, table_name: str, note: str) -> None:
-    headers = _headers(frame.columns)
+                 styles: Styles, table_name: str, note: str) -> None:
+    headers = table_headers(frame.columns)
     n_rows, n_cols = frame.shape
     names = [str(c) for c in frame.columns]
     for j in range(n_cols):
         series = frame.iloc[:, j]
-        writer, fmt_name = _column_writer(ws, series, j, formats.get(names[j]), styles)
+        writer, fmt_name = column_writer(ws, series, j, formats.get(names[j]), styles)
         writer(1)
-        ws.set_column(j, j, _width(series, headers[j], fmt_name))
+        ws.set_column(j, j, column_width(series, headers[j], fmt_name))
     if row_formats and n_cols >= 2:
         # Key/value rows: the key column picks the format of the other cells.
         keys = frame.iloc[:, 0].tolist()
@@ -562,10 +307,10 @@ def _write_table(ws, frame: pd.DataFrame, formats: dict[str, str], row_formats: 
                 fmt = styles.get(fmt_name)
                 for j in range(1, n_cols):
                     v = frame.iat[i, j]
-                    if fmt_name == "text" and not _is_missing(v):
-                        ws.write_string(i + 1, j, escape_text(v if isinstance(v, str) else _as_text(v)), fmt)
+                    if fmt_name == "text" and not is_missing(v):
+                        ws.write_string(i + 1, j, escape_text(v if isinstance(v, str) else as_text(v)), fmt)
                     else:
-                        _write_any(ws, i + 1, j, v, fmt, date_fmt)
+                        write_any(ws, i + 1, j, v, fmt, date_fmt)
     if n_rows * n_cols > TABLE_MAX_CELLS:
         head = styles.header()
         for j, h in enumerate(headers):
@@ -585,7 +330,7 @@ def _write_table(ws, frame: pd.DataFrame, formats: dict[str, str], row_formats: 
         ws.write_comment(0, 0, note[:MAX_CELL_CHARS], {"x_scale": 3, "y_scale": 1.5})
 
 
-def _write_charts(book, charts: list[ChartSpec], styles: _Styles, tables: _TableNames,
+def _write_charts(book, charts: list[ChartSpec], styles: Styles, tables: _TableNames,
                   first_part: dict[str, str]) -> None:
     ws = book.add_worksheet(CHART_DATA_SHEET)
     ws.freeze_panes(1, 0)
@@ -594,13 +339,13 @@ def _write_charts(book, charts: list[ChartSpec], styles: _Styles, tables: _Table
     for i, ch in enumerate(charts, 1):
         frame = _prepare_frame(ch.data, f"chart {i}")
         n_rows, n_cols = frame.shape
-        headers = _headers(frame.columns)
+        headers = table_headers(frame.columns)
         for j in range(n_cols):
             series = frame.iloc[:, j]
             fmt_name = ch.y_format if j > 0 and series.dtype.kind in "iuf" else None
-            writer, fmt_name = _column_writer(ws, series, col0 + j, fmt_name, styles)
+            writer, fmt_name = column_writer(ws, series, col0 + j, fmt_name, styles)
             writer(1)
-            ws.set_column(col0 + j, col0 + j, _width(series, headers[j], fmt_name))
+            ws.set_column(col0 + j, col0 + j, column_width(series, headers[j], fmt_name))
         last_row = max(n_rows, 1)
         ws.add_table(0, col0, last_row, col0 + n_cols - 1, {
             "name": tables.new(f"chart_{i}"),
@@ -631,7 +376,7 @@ def _write_charts(book, charts: list[ChartSpec], styles: _Styles, tables: _Table
         if ch.y_title:
             y_axis["name"] = ch.y_title
         if ch.y_format is not None:
-            y_axis["num_format"] = _AXIS_FORMATS.get(ch.y_format) or styles.num_format(ch.y_format)
+            y_axis["num_format"] = AXIS_FORMATS.get(ch.y_format) or styles.num_format(ch.y_format)
         chart.set_x_axis(x_axis)
         chart.set_y_axis(y_axis)
         chart.set_legend({"position": "bottom"} if n_cols > 2 else {"none": True})

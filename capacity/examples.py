@@ -21,17 +21,18 @@ WEEKS = 8
 REGIONS = ("north", "midlands", "south")
 
 
-def small_tables() -> dict:
-    weeks = range(1, WEEKS + 1)
-    # cases per week in each region: a wave that either fades (low) or grows (high)
+def _small_demand() -> pd.DataFrame:
+    """Cases per week in each region: a wave that either fades (low) or grows (high)."""
     low = [300, 320, 280, 220, 170, 130, 100, 80]
     high = [300, 360, 450, 560, 680, 760, 800, 780]
     scale = {"north": 1.0, "midlands": 0.8, "south": 1.2}
-    demand = [
-        {"scenario": s, "region": r} | {w: round(series[w - 1] * scale[r]) for w in weeks}
-        for s, series in (("low", low), ("high", high))
-        for r in REGIONS
-    ]
+    return pd.DataFrame([{"scenario": s, "region": r} | {w: round(series[w - 1] * scale[r])
+                                                         for w in range(1, WEEKS + 1)}
+                         for s, series in (("low", low), ("high", high)) for r in REGIONS])
+
+
+def _small_availability() -> pd.DataFrame:
+    weeks = range(1, WEEKS + 1)
     eho = {"north": 8, "midlands": 6, "south": 10}
     availability = []
     for r in REGIONS:
@@ -39,6 +40,10 @@ def small_tables() -> dict:
         # redeployed staff are recalled from week 5 (their usual service reopens)
         availability.append({"source": "redeployed", "region": r} | {w: 15 if w <= 4 else 3 for w in weeks})
         availability.append({"source": "hire", "region": r} | {w: 40 for w in weeks})
+    return pd.DataFrame(availability)
+
+
+def small_tables() -> dict:
     return {
         "settings": {
             "start_date": dt.date(2020, 5, 25),
@@ -93,8 +98,8 @@ def small_tables() -> dict:
              "min_term_weeks": 6, "min_fte": 0, "max_fte": 200, "fixed_cost": 0, "cost_per_fte_week": 550,
              "lead_weeks": 1, "notice_weeks": 2, "max_increase_per_week": None, "max_decrease_per_week": None},
         ]),
-        "availability": pd.DataFrame(availability),
-        "demand": pd.DataFrame(demand),
+        "availability": _small_availability(),
+        "demand": _small_demand(),
     }
 
 

@@ -4,8 +4,11 @@ Entry point :func:`build_model`. One module per constraint family group, each
 a Pyomo ``Block`` of the same name (see models/README.md):
 
 - :mod:`.index` sparse index sets (pandas/NumPy), :mod:`.variables`
-- :mod:`.contracts` eq 1-5, :mod:`.regional` eq 6-9, :mod:`.hours` eq 10-11,
-  :mod:`.demand` eq 12-13, :mod:`.nonanticipativity` eq 14, :mod:`.objective`
+- the family modules, listed by :mod:`.registry`: :mod:`.contracts` eq 1-5,
+  :mod:`.regional` eq 6-9, :mod:`.hours` eq 10-11, :mod:`.demand` eq 12-13,
+  :mod:`.nonanticipativity` eq 14; each declares its families
+  (:mod:`.family`) beside the code that builds their rows
+- :mod:`.objective`
 """
 
 from __future__ import annotations
@@ -19,14 +22,10 @@ import pyomo.environ as pyo
 
 from capacity.inputs import Inputs
 
-from .contracts import add_contracts
 from .core import Context, Family
-from .demand import add_demand
-from .hours import add_hours
 from .index import VAR_LEVELS, ModelIndex, build_index
-from .nonanticipativity import add_nonanticipativity
 from .objective import PARTS, add_objective
-from .regional import add_regional
+from .registry import MODULES
 from .variables import add_variables
 
 __all__ = ["BuiltModel", "ModelIndex", "Family", "build_model", "elastic_violations",
@@ -94,15 +93,12 @@ def build_model(inputs: Inputs, *, fixed: dict | None = None, elastic: bool = Fa
     ix = build_index(inputs)
     t1 = time.perf_counter()
     m = pyo.ConcreteModel(name="capacity")
-    ctx = Context(m=m, ix=ix, elastic=elastic, penalty=0.0)
+    ctx = Context(m=m, ix=ix, elastic=elastic, penalty=0.0, reveal_week=int(inputs.settings.reveal_week))
     if elastic:
         ctx.penalty = _penalty(inputs, ix)
     add_variables(ctx, fixed)
-    add_contracts(ctx)
-    add_regional(ctx)
-    add_hours(ctx)
-    add_demand(ctx)
-    add_nonanticipativity(ctx, int(inputs.settings.reveal_week))
+    for module in MODULES:   # every constraint family, in formulation.md's order (registry.py)
+        module.build(ctx)
     add_objective(ctx)
     t2 = time.perf_counter()
     n_rows = sum(len(f.keys) for f in ctx.families)

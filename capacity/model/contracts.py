@@ -194,7 +194,8 @@ RAMP_DOWN = FamilySpec(
 FAMILIES = (STOCK, WINDOW, SIZE_MAX, SIZE_MIN, SIZE_L, LOCK_IN, COMMITTED, RAMP_UP, RAMP_DOWN)
 
 
-def add_contracts(ctx: Context) -> None:
+def build(ctx: Context) -> None:
+    """The rows of this module's families (see FAMILIES above)."""
     ix = ctx.ix
     cw = ix.contract_weeks
     con = ix.contracts

@@ -42,6 +42,7 @@ class Context:
     ix: ModelIndex
     elastic: bool
     penalty: float
+    reveal_week: int = 1
     frames: dict = field(default_factory=dict)    # var name -> key frame (with 'pos')
     objs: dict = field(default_factory=dict)      # var name -> np.ndarray of VarData
     families: list = field(default_factory=list)

@@ -111,7 +111,8 @@ COMPLETION = FamilySpec(
 FAMILIES = (BALANCE, COMPLETION)
 
 
-def add_demand(ctx: Context) -> None:
+def build(ctx: Context) -> None:
+    """The rows of this module's families (see FAMILIES above)."""
     ix = ctx.ix
     un = ix.unserved
     work = ix.work

@@ -112,7 +112,8 @@ def _compact(ctx, spec, keys, levels, terms, rhs):
     return ctx.add_rows(spec, keys[used].reset_index(drop=True), levels, out, rhs)
 
 
-def add_hours(ctx: Context) -> None:
+def build(ctx: Context) -> None:
+    """The rows of this module's families (see FAMILIES above)."""
     ix = ctx.ix
     H = ix.H
     src = ix.sources

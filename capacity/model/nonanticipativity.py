@@ -60,7 +60,9 @@ FAMILIES = tuple(_spec(v) for v in _LAGS)
 SPECS = {f.name: f for f in FAMILIES}
 
 
-def add_nonanticipativity(ctx: Context, reveal_week: int) -> None:
+def build(ctx: Context) -> None:
+    """The rows of eq 14 (see FAMILIES above)."""
+    reveal_week = ctx.reveal_week
     ix = ctx.ix
     if len(ix.scenarios) < 2:
         return

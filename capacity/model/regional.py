@@ -115,7 +115,8 @@ RAMP = FamilySpec(
 FAMILIES = (STOCK, LEAD, AVAILABILITY, COHORT, RAMP)
 
 
-def add_regional(ctx: Context) -> None:
+def build(ctx: Context) -> None:
+    """The rows of this module's families (see FAMILIES above)."""
     ix = ctx.ix
     rg = ix.regional
     lv = VAR_LEVELS["F"]

@@ -1,9 +1,11 @@
 """Every constraint family of the model, in formulation.md's order.
 
 The declarations live beside the code that builds their rows (one
-``FAMILIES`` tuple per family module); this module only collects them. To add
-a family: declare it in its module (and add the module here if it is new),
-build its rows with ``ctx.add_rows(SPEC, ...)`` and add its tests.
+``FAMILIES`` tuple and one ``build(ctx)`` per family module); this module only
+lists the modules. :func:`capacity.model.build_model` calls each module's
+``build`` in this order. To add a family: declare it in its module (a new
+module is added to :data:`MODULES`), build its rows with
+``ctx.add_rows(SPEC, ...)``, and add its tests.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 from . import contracts, demand, hours, nonanticipativity, regional
 from .family import FamilySpec
 
-FAMILIES: tuple[FamilySpec, ...] = (contracts.FAMILIES + regional.FAMILIES + hours.FAMILIES + demand.FAMILIES
-                                    + nonanticipativity.FAMILIES)
+#: the family modules, in formulation.md's order; each has FAMILIES and build(ctx)
+MODULES = (contracts, regional, hours, demand, nonanticipativity)
+FAMILIES: tuple[FamilySpec, ...] = tuple(f for module in MODULES for f in module.FAMILIES)
 BY_KEY: dict[str, FamilySpec] = {f.key: f for f in FAMILIES}
 assert len(BY_KEY) == len(FAMILIES), "family keys must be unique"
 

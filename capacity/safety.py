@@ -73,7 +73,7 @@ from capacity.output_paths import (  # noqa: F401  re-exported: capacity.safety 
     check_output_path,
     make_output_folder,
 )
-from capacity.xml_prolog import XML_ENCODINGS, prolog_problem  # noqa: F401  XML_ENCODINGS re-exported
+from capacity.xml_prolog import XML_ENCODINGS, prolog_problem  # noqa: F401  re-exported
 
 MiB = 1024 * 1024
 

@@ -51,27 +51,29 @@ Checks, in order (one function each):
     laughs") and external-entity attacks work; UTF-16/32 parts are decoded
     first, and an XML declaration naming an encoding outside
     :data:`XML_ENCODINGS` is refused (so an exotic encoding cannot hide one).
+    The prolog itself is walked by :mod:`capacity.xml_prolog`.
 
-:func:`check_output_path` checks, before the long solve, that an output path
-can be written (not an input, folder exists and is writable, not open in
-LibreOffice/Excel); :func:`atomic_write` writes outputs via a temporary file in
-the same folder so that a failed or interrupted write never leaves a partial
-file.
+Output paths (:func:`check_output_path`, :func:`make_output_folder`,
+:func:`atomic_write`, :func:`atomic_path`) live in :mod:`capacity.output_paths`
+and are re-exported here, so ``capacity.safety`` still offers both.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 import struct
-import tempfile
 import zipfile
 import zlib
-from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar
 
 from capacity.errors import InputError, file_error
+from capacity.output_paths import (  # noqa: F401  re-exported: capacity.safety offers both
+    atomic_path,
+    atomic_write,
+    check_output_path,
+    make_output_folder,
+)
+from capacity.xml_prolog import XML_ENCODINGS, prolog_problem  # noqa: F401  re-exported
 
 MiB = 1024 * 1024
 
@@ -92,12 +94,6 @@ MAX_XML_PROLOG_BYTES = 64 * 1024
 MAX_CORE_PART_BYTES = 64 * MiB
 #: How much of an OLE2/CFB file is scanned for encryption stream names.
 MAX_CFB_SCAN_BYTES = 64 * MiB
-#: Encodings an XML declaration may name (lower case); anything else is refused.
-XML_ENCODINGS = frozenset({
-    "utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "utf-32", "utf-32le",
-    "utf-32be", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1",
-    "windows-1252", "cp1252",
-})
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
@@ -111,8 +107,6 @@ _RESAVE = "save it as .xlsx from Excel or LibreOffice"
 # deflate data, unsupported method, encrypted member, bad local header).
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError,
                RuntimeError, ValueError, struct.error, OSError)
-
-T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------
@@ -425,7 +419,7 @@ def _check_xml_parts(name: str, zf: zipfile.ZipFile) -> None:
         problem = None
         for limit in (_SNIFF_BYTES, MAX_XML_PROLOG_BYTES):
             data = read_member_bounded(zf, info, limit, truncate=True)
-            problem = _xml_prolog_problem(data, complete=len(data) < limit)
+            problem = prolog_problem(data, complete=len(data) < limit)
             if problem != "more":
                 break
         if problem == "more":
@@ -437,226 +431,3 @@ def _check_xml_parts(name: str, zf: zipfile.ZipFile) -> None:
         if problem:
             raise file_error(f"{name}: refusing to parse part '{info.filename}': "
                              f"{problem}; {_RESAVE} again")
-
-
-def _decode_xml_start(data: bytes) -> str:
-    """Decode the start of an XML part by its BOM / first bytes (XML 1.0 F.1)."""
-    for prefix, codec in (
-        (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
-        (b"<\x00\x00\x00", "utf-32-le"), (b"\x00\x00\x00<", "utf-32-be"),
-        (b"\xef\xbb\xbf", "utf-8"),
-        (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
-        (b"<\x00", "utf-16-le"), (b"\x00<", "utf-16-be"),
-    ):
-        if data.startswith(prefix):
-            return data.decode(codec, errors="replace").lstrip("\ufeff")
-    # ASCII-compatible: only the ASCII markup matters here, and latin-1 never fails.
-    return data.decode("latin-1")
-
-
-def _xml_prolog_problem(data: bytes, complete: bool) -> str | None:
-    """Walk the prolog (declaration, comments, PIs) up to the root element.
-
-    Returns None (fine), "more" (need more bytes), "not xml", or a reason.
-    """
-    text = _decode_xml_start(data)
-    i, n = 0, len(text)
-    first = True
-    while True:
-        while i < n and text[i] in " \t\r\n":
-            i += 1
-        if i >= n:
-            return None if complete else "more"
-        if text.startswith("<?", i):
-            end = text.find("?>", i + 2)
-            if end < 0:
-                return None if complete else "more"
-            if first and text.startswith("<?xml", i):
-                problem = _xml_declaration_problem(text[i:end])
-                if problem:
-                    return problem
-            i = end + 2
-        elif text.startswith("<!--", i):
-            end = text.find("-->", i + 4)
-            if end < 0:
-                return None if complete else "more"
-            i = end + 3
-        elif text.startswith("<!", i):
-            return ("it contains an XML DOCTYPE/ENTITY declaration, which "
-                    "workbooks never need; refusing to parse it")
-        elif text.startswith("<", i):
-            return None  # the root element: no DOCTYPE can follow
-        else:
-            return "not xml" if first else "it is not well-formed XML"
-        first = False
-
-
-def _xml_declaration_problem(decl: str) -> str | None:
-    low = decl.lower()
-    at = low.find("encoding")
-    if at < 0:
-        return None
-    rest = low[at + len("encoding"):].lstrip(" \t\r\n=").lstrip(" \t\r\n")
-    if not rest or rest[0] not in "'\"":
-        return None
-    enc = rest[1:].split(rest[0], 1)[0].strip()
-    if enc and enc not in XML_ENCODINGS:
-        return f"it declares the unusual text encoding '{enc}'"
-    return None
-
-
-# --------------------------------------------------------------------------
-# Output path
-# --------------------------------------------------------------------------
-
-def make_output_folder(folder) -> None:
-    """Create the default output folder (``outputs``) if it is missing; a file
-    of that name is a path problem, reported before any solve."""
-    folder = Path(os.fspath(folder))
-    if folder.exists() and not folder.is_dir():
-        raise file_error(f"{folder}: is a file, not a folder, so the default output {folder}/... cannot be "
-                         "written; move the file or give an output path with -o")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise file_error(f"{folder}: cannot create the output folder ({exc.strerror or exc}); "
-                         "give an output path with -o") from None
-
-
-def check_output_path(output, inputs: Iterable = ()) -> None:
-    """Raise ``file_error`` if ``output`` cannot safely be written later.
-
-    Called before the long solve so a bad output path fails in a second, not
-    after an hour. Writes nothing (a probe temp file is created and removed).
-    """
-    out = Path(os.fspath(output))
-    _check_output_not_input(out, inputs)
-    _check_output_folder(out)
-    _check_output_not_locked(out)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return a.resolve() == b.resolve()
-
-
-def _check_output_not_input(out: Path, inputs: Iterable) -> None:
-    for inp in inputs:
-        if _same_file(out, Path(os.fspath(inp))):
-            raise file_error(f"{out}: the output would overwrite the input {inp}; "
-                             "choose a different output file name")
-
-
-def _check_output_folder(out: Path) -> None:
-    if out.is_dir():
-        raise file_error(f"{out}: is a folder; give an output file name such as "
-                         f"{out / 'results.xlsx'}")
-    folder = out.parent
-    if not folder.exists():
-        # A component may be a file ("a/file.xlsx/out.xlsx"): exists() is False.
-        for up in [folder, *folder.parents]:
-            if up.exists() and not up.is_dir():
-                raise file_error(f"{out}: cannot write there: {up} is a file, not "
-                                 "a folder; choose another output path")
-        raise file_error(f"{out}: the output folder {folder} does not exist; "
-                         "create it or choose another output path")
-    if not folder.is_dir():
-        raise file_error(f"{out}: cannot write there: {folder} is a file, not a "
-                         "folder; choose another output path")
-    try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".capacity-probe-")
-    except OSError as exc:
-        raise file_error(f"{out}: cannot write to the output folder {folder} "
-                         f"({exc.strerror or exc}); choose a folder you can write to"
-                         ) from None
-    os.close(fd)
-    os.unlink(probe)
-
-
-def _lock_files(out: Path) -> list[Path]:
-    name = out.name
-    candidates = [f".~lock.{name}#", f"~${name}"]
-    if len(name) > 2:
-        candidates.append(f"~${name[2:]}")  # Office's short form for long names
-    return [out.parent / c for c in candidates]
-
-
-def _check_output_not_locked(out: Path) -> None:
-    for lock in _lock_files(out):
-        if lock.exists():
-            raise file_error(f"{out}: the file is open in LibreOffice or Excel (lock "
-                             f"file {lock.name} is present); close it and try again "
-                             f"(if it is not open, delete {lock})")
-    if out.exists():
-        if not out.is_file():
-            raise file_error(f"{out}: exists and is not a regular file; choose "
-                             "another output path")
-        try:
-            with open(out, "ab"):
-                pass
-        except OSError as exc:
-            raise file_error(f"{out}: the existing file cannot be overwritten "
-                             f"({exc.strerror or exc}); close any program using it "
-                             "or choose another output path") from None
-
-
-# --------------------------------------------------------------------------
-# Atomic output
-# --------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def atomic_path(path) -> Iterator[str]:
-    """Yield a temporary path in ``path``'s folder; on success move it into place.
-
-    The temp name keeps the real extension (``.NAME.XXXX.tmp.xlsx``) so writers
-    that pick a format from it (pandas) still work. On any exception --
-    KeyboardInterrupt included -- the temp file is removed and the exception
-    re-raised; ``path`` is then untouched (old content kept, or still absent).
-    """
-    target = Path(os.fspath(path))
-    folder = target.parent
-    with tempfile.NamedTemporaryFile(dir=folder, delete=False, prefix=f".{target.name}.",
-                                     suffix=".tmp" + target.suffix) as tmp:
-        tmp_path = tmp.name
-    try:
-        yield tmp_path
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        _set_mode(tmp_path, target)
-        os.replace(tmp_path, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_path)
-        raise
-    _fsync_dir(folder)
-
-
-def atomic_write(path, writer_fn: Callable[[str], T]) -> T:
-    """Call ``writer_fn(tmp_path)``, fsync, then ``os.replace`` onto ``path``."""
-    with atomic_path(path) as tmp_path:
-        result = writer_fn(tmp_path)
-    return result
-
-
-def _set_mode(tmp_path: str, target: Path) -> None:
-    """mkstemp makes 0600 files; give the output the mode a plain open() would."""
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    os.chmod(tmp_path, mode)
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

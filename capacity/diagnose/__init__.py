@@ -30,7 +30,7 @@ Two layers (models/README.md#elastic):
    (onboard fewer, or none) it never is.
 
    Why there is no contract-only check: once the validator has accepted a
-   workbook (capacity/validate.py: start <= end <= weeks, min_fte <= max_fte,
+   workbook (capacity/validate/rules.py: start <= end <= weeks, min_fte <= max_fte,
    committed_fte in [min_fte, max_fte] with min_term_weeks >= 1, start_week
    >= 1 + lead_weeks unless signed with a committed_fte), the contract
    families (eq 1-5) always have a solution: the mobilisation at start_week

@@ -152,24 +152,20 @@ def check_contracts(d: Diffs, inputs, t: Table, plan: pd.DataFrame) -> None:
 
 # ---- summary ----------------------------------------------------------------
 def _summary_figures(inputs, tables: dict[str, Table]) -> dict[str, float]:
-    """The summary's figures, recomputed from the tables and the input."""
-    p, c, cv = tables["plan"].frame, tables["contracts"].frame, tables["coverage"].frame
-    exp = p[p["scenario"] == EXPECTED]
-    regional = (exp["kind"] != "contractor").to_numpy()
-    onboarding = float((exp["onboarded"].to_numpy(float)[regional]
-                        * exp["unit"].map(inputs.sources["onboarding_cost"]).to_numpy(float)[regional]).sum())
-    staff = float(exp["cost"].sum()) - onboarding
-    fixed_total = float(c["fixed_cost"].sum())
-    ce = cv[cv["scenario"] == EXPECTED]
-    lost_value = float((ce["lost"].to_numpy(float)
-                        * ce["work_type"].map(inputs.work_types["value_per_task"]).to_numpy(float)).sum())
+    """The summary's figures: its costs from the audit's cost breakdown
+    (:func:`capacity.checks.expected_costs`), the rest from the tables' expected rows."""
+    from capacity.checks import expected_costs
+
+    costs = expected_costs(inputs, {k: t.frame for k, t in tables.items()})
+    p, cv = tables["plan"].frame, tables["coverage"].frame
+    exp, ce = p[p["scenario"] == EXPECTED], cv[cv["scenario"] == EXPECTED]
     demand = float(ce["demand"].sum())
     want = {
-        "expected_staff_cost": staff,
-        "expected_onboarding_cost": onboarding,
-        "fixed_cost": fixed_total,
-        "expected_lost_value": lost_value,
-        "expected_total_cost": fixed_total + staff + onboarding + lost_value,
+        "expected_staff_cost": costs["staff"],
+        "expected_onboarding_cost": costs["onboarding"],
+        "fixed_cost": costs["fixed"],
+        "expected_lost_value": costs["lost_value"],
+        "expected_total_cost": costs["total"],
         "expected_completion_share": float(ce["completed"].sum()) / demand if demand > 1e-9 else 1.0,
     }
     for kind_name, cost in exp.groupby("kind", sort=False)["cost"].sum().items():

@@ -22,6 +22,10 @@ Steps (one printed line each, with its figure):
    mip_gap and time limit of the original run); the rows of ``plan`` and
    ``coverage`` must be the model's index, and the reported objective must lie
    within the reported gap of the re-solved optimum.
+7. **shadow prices**: the ``shadow_prices`` sheet and the contracts'
+   ``lock_in_shadow_price`` must equal the re-solve's duals, when the re-solve
+   signed the same contracts at the same levels (else they are reported as not
+   verified).
 
 Exit 0 and "verified" when everything agrees; 5 with one plain line per
 difference otherwise.

@@ -22,26 +22,40 @@ from capacity.model.registry import FAMILIES
 CHECK_COLUMNS = ["check", "equation", "rows_checked", "largest_violation", "where", "tolerance", "result"]
 
 
-def check_objective(inputs: Inputs, t: dict) -> Worst:
-    """Objective = fixed costs + expected staff and onboarding costs + expected lost
-    value, recomputed from the tables' quantities and the input prices."""
+def expected_costs(inputs: Inputs, t: dict) -> dict[str, float]:
+    """The audit's independent cost breakdown (the reporting copy is
+    :func:`capacity.results.scenario_costs`): probability-weighted staff and
+    onboarding costs, fixed costs, lost value and their total, from the tables'
+    quantities (the scenario rows' fte, onboarded and lost, the contracts'
+    signed) and the input prices, never from the tables' cost columns. Used by
+    :func:`check_objective` and by the summary step of ``capacity audit``."""
     plan = scenarios(t["plan"])
     pi = plan["scenario"].map(inputs.scenarios["probability"]).to_numpy(float)
     contract = is_contract(inputs, plan)
     price = np.where(contract, plan["unit"].map(inputs.contracts["cost_per_fte_week"]),
                      plan["unit"].map(inputs.sources["cost_per_fte_week"])).astype(float)
     onboard = np.where(contract, 0.0, plan["unit"].map(inputs.sources["onboarding_cost"]).fillna(0.0)).astype(float)
-    staff = float((pi * (price * plan["fte"].to_numpy(float) + onboard * plan["onboarded"].to_numpy(float))).sum())
+    staff_rows = price * plan["fte"].to_numpy(float)
+    onboarding_rows = onboard * plan["onboarded"].to_numpy(float)
     fixed = float((t["contracts"]["signed"].astype(bool).to_numpy()
                    * t["contracts"]["contract"].map(inputs.contracts["fixed_cost"]).to_numpy(float)).sum())
     cov = scenarios(t["coverage"])
     lost = float((cov["scenario"].map(inputs.scenarios["probability"]).to_numpy(float) * cov["lost"].to_numpy(float)
                   * cov["work_type"].map(inputs.work_types["value_per_task"]).to_numpy(float)).sum())
+    return {"staff": float((pi * staff_rows).sum()), "onboarding": float((pi * onboarding_rows).sum()),
+            "fixed": fixed, "lost_value": lost,
+            "total": float((pi * (staff_rows + onboarding_rows)).sum()) + fixed + lost}
+
+
+def check_objective(inputs: Inputs, t: dict) -> Worst:
+    """Objective = fixed costs + expected staff and onboarding costs + expected lost
+    value, recomputed from the tables' quantities and the input prices (:func:`expected_costs`)."""
+    total = expected_costs(inputs, t)["total"]
     summary = dict(zip(t["summary"]["key"], t["summary"]["value"]))
     objective = summary.get("objective")
     if objective is None or (isinstance(objective, float) and np.isnan(objective)):
         return Worst(1, float("inf"), "summary has no objective")
-    return worst(eq([staff + fixed + lost], [float(objective)]), pd.DataFrame({"summary": ["objective"]}))
+    return worst(eq([total], [float(objective)]), pd.DataFrame({"summary": ["objective"]}))
 
 
 def _collect() -> tuple[Check, ...]:

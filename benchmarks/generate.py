@@ -16,8 +16,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from capacity.examples import small_tables
-from capacity.workbook import write_input_workbook
+from capacity.io.examples import small_tables
+from capacity.io.workbook import write_input_workbook
 
 
 def synthetic_tables(regions: int, weeks: int, scenarios: int, seed: int = 0) -> dict:

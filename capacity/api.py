@@ -17,9 +17,9 @@ from typing import Callable
 
 import pandas as pd
 
-from capacity.errors import Issue
+from capacity.io.errors import Issue
 from capacity.exitcodes import EXIT_NO_SOLUTION, STATUS_EXIT
-from capacity.provenance import record_write_seconds, run_sheet
+from capacity.output.provenance import record_write_seconds, run_sheet
 
 Progress = Callable[[str], None]
 
@@ -42,7 +42,7 @@ class PlanResult:
     timings: dict = field(default_factory=dict)
     run_info: pd.DataFrame | None = None
     message: str = ""
-    diagnosis: object = None  # capacity.diagnose.Diagnosis when infeasible
+    diagnosis: object = None  # capacity.analysis.diagnose.Diagnosis when infeasible
 
 
 def default_output(input_path: Path, suffix: str = "plan") -> Path:
@@ -66,7 +66,7 @@ def plan(
     -> write the plan workbook atomically.
     """
     from capacity.model import build_model
-    from capacity.solve import solve
+    from capacity.model.solve import solve
 
     started = dt.datetime.now().astimezone()
     input_path = Path(input_path)
@@ -104,8 +104,8 @@ def _timed(timings: dict, key: str, progress: Progress, message: str):
 
 def _read(input_path: Path, output: Path):
     """Read and validate the input, then check that the output can be written (before the long solve)."""
-    from capacity import safety
-    from capacity.validate import read_inputs
+    from capacity.io import safety
+    from capacity.io.validate import read_inputs
 
     inputs, warnings = read_inputs(input_path)
     if output == default_output(input_path):
@@ -116,7 +116,7 @@ def _read(input_path: Path, output: Path):
 
 def _not_solved(res: PlanResult, output: Path, started, command_line, progress: Progress) -> None:
     """No plan: say why; when infeasible, explain it in input terms and write the diagnostic workbook."""
-    from capacity import safety
+    from capacity.io import safety
 
     result, inputs = res.solve, res.inputs
     if res.status != "infeasible":
@@ -124,7 +124,7 @@ def _not_solved(res: PlanResult, output: Path, started, command_line, progress: 
         return
     families = ", ".join(getattr(result, "infeasible_families", []) or [])
     res.message = f"the model is infeasible; constraint families involved: {families or 'unknown'}"
-    from capacity.diagnose import diagnose, write_diagnosis
+    from capacity.analysis.diagnose import diagnose, write_diagnosis
 
     with _timed(res.timings, "diagnose_s", progress, "explaining the infeasibility in input terms"):
         res.diagnosis = diagnose(inputs, result)
@@ -136,8 +136,8 @@ def _not_solved(res: PlanResult, output: Path, started, command_line, progress: 
 
 
 def _tables_and_checks(res: PlanResult) -> None:
-    from capacity.checks import run_checks
-    from capacity.results import tabulate
+    from capacity.analysis.checks import run_checks
+    from capacity.output.results import tabulate
 
     res.tables = tabulate(res.inputs, res.built, res.solve)
     res.checks = run_checks(res.inputs, res.tables.as_dict())
@@ -145,8 +145,8 @@ def _tables_and_checks(res: PlanResult) -> None:
 
 def _write(res: PlanResult, output: Path, started, command_line, progress: Progress) -> None:
     """Write the plan workbook atomically, with the real write time in its run sheet."""
-    from capacity import safety
-    from capacity.plan_workbook import write_plan_workbook
+    from capacity.io import safety
+    from capacity.output.plan_workbook import write_plan_workbook
 
     t0 = time.perf_counter()
     progress(f"writing {output}")

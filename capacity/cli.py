@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from capacity import __version__
-from capacity.errors import InputError, file_error, one_line
+from capacity.io.errors import InputError, file_error, one_line
 
 from capacity.exitcodes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_NO_SOLUTION
 
@@ -63,9 +63,9 @@ def main(ctx, debug):
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 def template(out: Path, example: str | None, weeks: int, force: bool):
     """Write a blank input workbook (or a named example) to OUT."""
-    from capacity import safety
-    from capacity.examples import write_example
-    from capacity.workbook import write_input_workbook
+    from capacity.io import safety
+    from capacity.io.examples import write_example
+    from capacity.io.workbook import write_input_workbook
 
     if out.exists() and not force:
         raise file_error(f"{out}: already exists; use --force to overwrite it")
@@ -82,7 +82,7 @@ def template(out: Path, example: str | None, weeks: int, force: bool):
 @click.argument("workbook", type=click.Path(path_type=Path))
 def validate(workbook: Path):
     """Check WORKBOOK against the input schema; print every problem as sheet!CELL: message."""
-    from capacity.validate import read_inputs
+    from capacity.io.validate import read_inputs
 
     inputs, issues = read_inputs(workbook)
     for issue in issues:
@@ -177,7 +177,7 @@ def compare(ctx, workbook: Path, output: Path | None, vary, cvar, workers, sched
     """Compare contract terms and other input variants against uncertain demand."""
     import time
 
-    from capacity import compare as cmp
+    from capacity.analysis import compare as cmp
 
     start = time.perf_counter()
     res = cmp.compare(workbook, output, vary=list(vary), cvar=cvar, workers=workers, scheduler=scheduler,
@@ -199,7 +199,7 @@ def audit(ctx, output: Path, input_path: Path | None):
     """Re-check an output workbook against its input without trusting it: exit 0 verified, 5 mismatch."""
     import time
 
-    from capacity import audit as aud
+    from capacity.analysis import audit as aud
 
     start = time.perf_counter()
     res = aud.audit(output, input_path, progress=_progress(start))

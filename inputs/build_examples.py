@@ -183,7 +183,7 @@ def scenario_series(base: float, weeks: int, phases, floor: float) -> list[float
 # ---------------------------------------------------------------------------
 def england_tables(areas: str = "region", weeks: int = DEFAULT_WEEKS, data_dir: Path = DATA_DIR,
                    national: str = "signed") -> dict:
-    """The example's tables in the shapes :func:`capacity.workbook.write_input_workbook` takes.
+    """The example's tables in the shapes :func:`capacity.io.workbook.write_input_workbook` takes.
 
     ``national="option"`` is the counterfactual: the 2020 block contract is
     only offered (same terms, but it can start no earlier than its lead time
@@ -489,7 +489,7 @@ def england_notes(tables: dict, areas: str = "region") -> list[tuple[str, str, s
 # ---------------------------------------------------------------------------
 def write_england(path: Path, areas: str = "region", weeks: int = DEFAULT_WEEKS, data_dir: Path = DATA_DIR,
                   national: str = "signed") -> dict:
-    from capacity.workbook import write_input_workbook
+    from capacity.io.workbook import write_input_workbook
 
     tables = england_tables(areas, weeks, data_dir, national)
     title = ("capacity example: England contact tracing 2020-21, "

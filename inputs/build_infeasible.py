@@ -3,7 +3,7 @@
     python inputs/build_infeasible.py            # inputs/infeasible-example.xlsx
     capacity plan inputs/infeasible-example.xlsx -o outputs/infeasible-diagnosis.xlsx   # exit 3
 
-It is the small example (``capacity.examples.small_tables()``) with two
+It is the small example (``capacity.io.examples.small_tables()``) with two
 realistic changes a planner might make:
 
 1. The service standard for complex cases is raised to 90% completed within
@@ -28,8 +28,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from capacity.examples import WEEKS, small_tables
-from capacity.workbook import write_input_workbook
+from capacity.io.examples import WEEKS, small_tables
+from capacity.io.workbook import write_input_workbook
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "inputs" / "infeasible-example.xlsx"

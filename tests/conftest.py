@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from capacity.examples import write_example
-from capacity.reader import RawWorkbook, read_workbook
+from capacity.io.examples import write_example
+from capacity.io.reader import RawWorkbook, read_workbook
 
 _REF = re.compile(r"^(?P<sheet>[a-z_A-Z]+)!(?P<col>[A-Z]+)(?P<row>\d+)$")
 

@@ -1,6 +1,6 @@
-"""Build :class:`capacity.inputs.Inputs` directly in Python for tests.
+"""Build :class:`capacity.io.inputs.Inputs` directly in Python for tests.
 
-Defaults are the schema's (``capacity/schema.py``: numbers 0, limits blank =
+Defaults are the schema's (``capacity/io/schema.py``: numbers 0, limits blank =
 NaN, contract start_week 1 and end_week = weeks, status option), plus a few
 values for required columns so that a test states only what it is about. Each helper takes plain
 dicts/lists so a test reads like the workbook it stands for::
@@ -24,8 +24,8 @@ import math
 
 import pandas as pd
 
-from capacity import schema as S
-from capacity.inputs import Inputs, Settings
+from capacity.io import schema as S
+from capacity.io.inputs import Inputs, Settings
 
 NAN = math.nan
 

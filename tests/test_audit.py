@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from capacity import api
-from capacity.audit import audit
-from capacity.checks import CHECKS
+from capacity.analysis.audit import audit
+from capacity.analysis.checks import CHECKS
 from capacity.cli import main
-from capacity.errors import InputError
-from capacity.examples import write_example
+from capacity.io.errors import InputError
+from capacity.io.examples import write_example
 
 
 @pytest.fixture(scope="module")
@@ -186,8 +186,8 @@ def test_cli_exit_statuses(planned, tmp_path):
 
 
 def test_infeasible_diagnosis_is_not_a_plan_to_verify(tmp_path):
-    from capacity.examples import small_tables
-    from capacity.workbook import write_input_workbook
+    from capacity.io.examples import small_tables
+    from capacity.io.workbook import write_input_workbook
 
     tables = small_tables()
     tables["work_types"].loc[0, "min_completion_share"] = 1.0

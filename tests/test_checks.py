@@ -2,7 +2,7 @@
 
 Each fixture is either a hand-edited output table or the input tightened so
 that the plan of the small example breaks the rule (formulation.md). A check
-added to ``capacity.checks.CHECKS`` without a fixture here fails
+added to ``capacity.analysis.checks.CHECKS`` without a fixture here fails
 ``test_every_check_has_a_failing_fixture``.
 """
 
@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from capacity import api
-from capacity.checks import CHECKS, TOLERANCE, run_checks
+from capacity.analysis.checks import CHECKS, TOLERANCE, run_checks
 from capacity.cli import main
-from capacity.examples import small_tables
-from capacity.workbook import write_input_workbook
+from capacity.io.examples import small_tables
+from capacity.io.workbook import write_input_workbook
 
 #: every check function by name (checks are declared with their families)
 FN = {check.fn.__name__: check.fn for check in CHECKS}

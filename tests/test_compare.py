@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from capacity import compare as C
-from capacity import variants as V
+from capacity.analysis import compare as C
+from capacity.analysis import variants as V
 from capacity.cli import main
-from capacity.errors import InputError
-from capacity.validate import validate_raw
+from capacity.io.errors import InputError
+from capacity.io.validate import validate_raw
 from factory import synthetic
 
 VARY = "contracts:callco_block:min_term_weeks=0,2,4,6"
@@ -166,7 +166,7 @@ def test_measures_and_sheets(small_compare):
 
 def _optimum(inputs) -> float:
     from capacity.model import build_model
-    from capacity.solve import solve
+    from capacity.model.solve import solve
 
     result = solve(build_model(inputs), mip_gap=1e-9)
     assert result.status == "optimal", result.termination
@@ -176,7 +176,7 @@ def _optimum(inputs) -> float:
 def test_evpi_against_wait_and_see_solved_here(small_compare, small_path):
     """RP, WS and EVPI of the measures table against solves made here: each
     scenario alone at probability 1 (wait-and-see), weighted by its probability."""
-    from capacity.validate import read_inputs
+    from capacity.io.validate import read_inputs
 
     inputs, _ = read_inputs(small_path)
     pi = inputs.scenarios["probability"]

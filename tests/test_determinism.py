@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from capacity import api
-from capacity.reader import read_workbook
+from capacity.io.reader import read_workbook
 
 TIME_KEYS = ("start_time",)
 

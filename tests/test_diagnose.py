@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from capacity import diagnose as D
+from capacity.analysis import diagnose as D
 from capacity.cli import main
-from capacity.examples import WEEKS, small_tables
-from capacity.validate import read_inputs
-from capacity.workbook import write_input_workbook
+from capacity.io.examples import WEEKS, small_tables
+from capacity.io.validate import read_inputs
+from capacity.io.workbook import write_input_workbook
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "inputs" / "infeasible-example.xlsx"

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from capacity import api
-from capacity import compare as C
-from capacity.errors import ERROR
-from capacity.reader import read_workbook
-from capacity.validate import read_inputs
+from capacity.analysis import compare as C
+from capacity.io.errors import ERROR
+from capacity.io.reader import read_workbook
+from capacity.io.validate import read_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"

@@ -24,11 +24,11 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capacity import schema as S
+from capacity.io import schema as S
 from capacity.cli import main
-from capacity.examples import write_example
-from capacity.reader import ERROR_CODES
-from capacity.validate import week_of
+from capacity.io.examples import write_example
+from capacity.io.reader import ERROR_CODES
+from capacity.io.validate import week_of
 
 CELL_LINE = re.compile(r"^(warning: )?[A-Za-z_]+![A-Z]+[0-9]+: \S")
 

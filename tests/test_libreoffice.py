@@ -18,9 +18,9 @@ from click.testing import CliRunner
 
 from capacity import api
 from capacity.cli import main
-from capacity.errors import ERROR
-from capacity.reader import sha256_of
-from capacity.validate import read_inputs
+from capacity.io.errors import ERROR
+from capacity.io.reader import sha256_of
+from capacity.io.validate import read_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 ENGLAND = REPO / "inputs" / "england-2020.xlsx"

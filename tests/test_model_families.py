@@ -12,7 +12,7 @@ import math
 import pytest
 
 from capacity.model import build_model
-from capacity.solve import solve
+from capacity.model.solve import solve
 from factory import make_inputs, simple
 
 AGENCY = dict(source="agency", kind="contractor")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from capacity.model import build_model
-from capacity.solve import solve
+from capacity.model.solve import solve
 from factory import make_inputs
 
 SEEDS = range(6)

@@ -18,9 +18,9 @@ from click.testing import CliRunner
 
 from capacity import api
 from capacity.cli import main
-from capacity.errors import ERROR, Issue, one_line
-from capacity.reader import ERROR_CODES
-from capacity.validate import read_inputs, validate_raw
+from capacity.io.errors import ERROR, Issue, one_line
+from capacity.io.reader import ERROR_CODES
+from capacity.io.validate import read_inputs, validate_raw
 from conftest import edit
 
 SMALL_OBJECTIVE = 663_205.93
@@ -77,7 +77,7 @@ def test_nan_in_a_raw_cell_is_not_blank(small_raw):
 
 
 def test_error_values_in_headers_and_setting_keys_are_refused(small_raw):
-    from capacity.reader import CellError
+    from capacity.io.reader import CellError
 
     edit(small_raw, "regions!B1", CellError("#REF!"))
     edit(small_raw, "settings!A8", CellError("#N/A"))
@@ -161,7 +161,7 @@ def test_a_newline_in_a_path_stays_on_one_line(small_path, tmp_path):
 
 
 def test_compare_does_not_call_its_experiments_sheet_ignored(small_path, tmp_path):
-    from capacity import compare as C
+    from capacity.analysis import compare as C
 
     book = openpyxl.load_workbook(small_path)
     ws = book.create_sheet("experiments")
@@ -173,7 +173,7 @@ def test_compare_does_not_call_its_experiments_sheet_ignored(small_path, tmp_pat
     assert "short_term" in set(res.comparison["variant"] if "variant" in res.comparison else
                                res.comparison.iloc[:, 0])
     assert "experiments" not in (res.message or "")
-    _, issues = validate_raw(__import__("capacity.reader", fromlist=["x"]).read_workbook(tmp_path / "exp.xlsx"))
+    _, issues = validate_raw(__import__("capacity.io.reader", fromlist=["x"]).read_workbook(tmp_path / "exp.xlsx"))
     assert any(i.sheet == "experiments" for i in issues)  # `plan` still says it is ignored
 
 
@@ -217,10 +217,10 @@ def test_past_validation_a_wrong_solution_is_never_a_plan(small_path, max_fte):
     an unsigned contract within its integrality tolerance (1e8) or lose the
     model in its scaling (1e15): the solve is refused, or the plan's own checks
     fail (and `plan` then writes nothing, see below)."""
-    from capacity.checks import run_checks
+    from capacity.analysis.checks import run_checks
     from capacity.model import build_model
-    from capacity.results import tabulate
-    from capacity.solve import solve
+    from capacity.output.results import tabulate
+    from capacity.model.solve import solve
 
     inputs, _ = read_inputs(small_path)
     inputs.contracts["max_fte"] = max_fte
@@ -235,7 +235,7 @@ def test_past_validation_a_wrong_solution_is_never_a_plan(small_path, max_fte):
 
 
 def test_failed_checks_write_no_plan(small_path, tmp_path, monkeypatch):
-    import capacity.checks as checks
+    import capacity.analysis.checks as checks
 
     real = checks.run_checks
 
@@ -257,7 +257,7 @@ def test_failed_checks_write_no_plan(small_path, tmp_path, monkeypatch):
 # ----------------------------------------------------------------- audit of shadow prices
 @pytest.fixture(scope="module")
 def small_plan(tmp_path_factory):
-    from capacity.examples import write_example
+    from capacity.io.examples import write_example
 
     folder = tmp_path_factory.mktemp("shadow")
     inp, out = folder / "small.xlsx", folder / "small-plan.xlsx"
@@ -267,7 +267,7 @@ def small_plan(tmp_path_factory):
 
 
 def _audit_edited(small_plan, tmp_path, sheet, column, row, value):
-    from capacity.audit import audit
+    from capacity.analysis.audit import audit
 
     inp, out = small_plan
     copy = tmp_path / "small-plan.xlsx"
@@ -281,7 +281,7 @@ def _audit_edited(small_plan, tmp_path, sheet, column, row, value):
 
 
 def test_audit_verifies_untouched_shadow_prices(small_plan):
-    from capacity.audit import audit
+    from capacity.analysis.audit import audit
 
     res = audit(small_plan[1], small_plan[0])
     assert res.exit_code == 0, res.lines
@@ -304,7 +304,7 @@ def test_audit_catches_a_made_up_lock_in_shadow_price(small_plan, tmp_path):
 
 def test_audit_of_the_england_example_verifies_its_shadow_prices(tmp_path):
     """The national example has thousands of duals; non-uniqueness must not raise false alarms."""
-    from capacity.audit import audit
+    from capacity.analysis.audit import audit
 
     inp = Path(__file__).resolve().parents[1] / "inputs" / "england-2020.xlsx"
     out = tmp_path / "england-plan.xlsx"

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from capacity import api
-from capacity.checks import run_checks
+from capacity.analysis.checks import run_checks
 from capacity.cli import main
-from capacity.examples import small_tables
-from capacity.workbook import write_input_workbook
+from capacity.io.examples import small_tables
+from capacity.io.workbook import write_input_workbook
 
 SHEETS = ["summary", "plan", "work", "coverage", "contracts", "shadow_prices", "checks", "run"]
 
@@ -145,7 +145,7 @@ def test_libreoffice_opens_the_output(planned, tmp_path):
 
 
 def test_run_sheet_has_provenance_and_real_timings(planned, small_path):
-    from capacity.reader import read_workbook, sha256_of
+    from capacity.io.reader import read_workbook, sha256_of
 
     _, out = planned
     run = dict(row[:2] for row in read_workbook(out).sheets["run"].cells[1:])

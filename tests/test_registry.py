@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from capacity import schema as S
+from capacity.io import schema as S
 from capacity.docs import family_reference, models_readme
 from capacity.model import build_model
 from capacity.model.registry import BY_KEY, FAMILIES, dual_groups, family
-from capacity.results import CONSTRAINT_NAMES
-from capacity.validate import read_inputs
+from capacity.output.results import CONSTRAINT_NAMES
+from capacity.io.validate import read_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 

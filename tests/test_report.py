@@ -1,4 +1,4 @@
-"""capacity.report: the output workbook is faithful, formatted and safe."""
+"""capacity.output.report: the output workbook is faithful, formatted and safe."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from capacity import report
-from capacity.report import (
+from capacity.output import report
+from capacity.output.report import (
     CHART_DATA_SHEET,
     ChartSpec,
     SheetSpec,

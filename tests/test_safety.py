@@ -1,4 +1,4 @@
-"""capacity.safety: every bad file is refused with one line naming file + reason."""
+"""capacity.io.safety: every bad file is refused with one line naming file + reason."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from capacity import safety
-from capacity.errors import InputError
-from capacity.safety import (
+from capacity.io import safety
+from capacity.io.errors import InputError
+from capacity.io.safety import (
     CFB_MAGIC,
     atomic_write,
     check_output_path,

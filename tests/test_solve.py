@@ -8,7 +8,7 @@ import pytest
 from pyomo.contrib.solver.common.results import TerminationCondition as TC
 
 from capacity.model import build_model
-from capacity.solve import _status, solve
+from capacity.model.solve import _status, solve
 from factory import make_inputs, simple, synthetic
 
 

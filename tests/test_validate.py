@@ -18,8 +18,8 @@ import datetime as dt
 
 import pytest
 
-from capacity.errors import ERROR, WARNING
-from capacity.validate import validate_raw
+from capacity.io.errors import ERROR, WARNING
+from capacity.io.validate import validate_raw
 from conftest import delete_column, delete_row, edit
 
 
@@ -213,7 +213,7 @@ def test_formula_without_cached_value(tmp_path, small_path):
     """openpyxl saves formulas without cached values: that cell is an error."""
     import openpyxl
 
-    from capacity.reader import read_workbook
+    from capacity.io.reader import read_workbook
 
     book = openpyxl.load_workbook(small_path)
     book["demand"]["D4"] = "=C4*2"
@@ -228,8 +228,8 @@ def test_schema_defaults_match_settings_dataclass():
     """Settings' Python defaults and the schema's defaults are the same facts."""
     import dataclasses
 
-    from capacity import schema as S
-    from capacity.inputs import Settings
+    from capacity.io import schema as S
+    from capacity.io.inputs import Settings
 
     for f in dataclasses.fields(Settings):
         col = S.SETTINGS_SHEET.column(f.name)

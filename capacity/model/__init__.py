@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from capacity.inputs import Inputs
+from capacity.io.inputs import Inputs
 
 from .core import Context, Family
 from .index import VAR_LEVELS, ModelIndex, build_index

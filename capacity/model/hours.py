@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from capacity.inputs import Inputs
+from capacity.io.inputs import Inputs
 
 from .core import Context
 from .family import Dual, FamilySpec

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from capacity.inputs import CONTRACTOR, Inputs
+from capacity.io.inputs import CONTRACTOR, Inputs
 
 # index level names used throughout (and in SolveResult.values)
 VAR_LEVELS = {

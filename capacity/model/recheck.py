@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from capacity.inputs import Inputs
+from capacity.io.inputs import Inputs
 
 TOLERANCE = 1e-6
 #: the scenario label of the result tables' probability-weighted rows

@@ -65,7 +65,7 @@ def case(name: str, exit_code: int, *expect: str, big: bool = False, note: str =
 # Helpers
 # ---------------------------------------------------------------------------
 def _example_bytes() -> bytes:
-    from capacity.examples import write_example
+    from capacity.io.examples import write_example
 
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / "small.xlsx"

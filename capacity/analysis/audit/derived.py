@@ -1,0 +1,214 @@
+"""Step 3 of the audit: every derived figure recomputed, one function per table.
+
+A figure is derived when it follows from other cells and the input: paid and
+productive hours, cost, utilisation, week_start, the probability-weighted
+``expected`` rows, completion shares, the contracts table and the summary.
+Each is compared cell by cell with what the workbook says.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from capacity.analysis.audit.diffs import MAX_LINES_PER_STEP, Diffs, fmt, label
+from capacity.analysis.audit.read import Table, key_values
+from capacity.model.recheck import EXPECTED
+
+#: The summary rounds values below 1 to 6 decimals.
+SUMMARY_ABS_TOL = 1e-6
+PLAN_NUMBERS = ("fte", "onboarded", "exits", "paid_hours", "productive_hours", "task_hours",
+                "training_hours", "supervision_hours", "cost")
+
+
+def _scenario_rows(df: pd.DataFrame) -> np.ndarray:
+    return (df["scenario"] != EXPECTED).to_numpy()
+
+
+def _ratio(num, den, empty):
+    """num / den where den > 1e-9, else `empty`."""
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    return np.where(den > 1e-9, num / np.where(den > 1e-9, den, 1.0), empty)
+
+
+def check_expected(d: Diffs, t: Table, inputs, keys: list[str], cols: list[str]) -> None:
+    """Rows with scenario 'expected' are the probability-weighted sums of the scenario rows."""
+    df = t.frame
+    pi = inputs.scenarios["probability"]
+    scen = df[_scenario_rows(df)]
+    unknown = sorted(set(scen["scenario"]) - set(pi.index))
+    for s in unknown:
+        i = int(np.flatnonzero((df["scenario"] == s).to_numpy())[0])
+        d.add(f"{t.cell(i, 'scenario')}: scenario '{s}' is not in the input")
+    w = scen["scenario"].map(pi).fillna(0.0).to_numpy(float)
+    weighted = scen[keys].copy()
+    for c in cols:
+        weighted[c] = scen[c].to_numpy(float) * w
+    want = weighted.groupby(keys, sort=False)[cols].sum()
+    exp = df[~_scenario_rows(df)]
+    idx = pd.MultiIndex.from_frame(exp[keys])
+    missing = want.index.difference(idx)
+    for k in list(missing)[:MAX_LINES_PER_STEP]:
+        d.add(f"{t.name}: no '{EXPECTED}' row for {label(keys, k)}")
+    extra = idx.difference(want.index)
+    for k in list(extra)[:MAX_LINES_PER_STEP]:
+        d.add(f"{t.name}: an '{EXPECTED}' row for {label(keys, k)} has no scenario rows")
+    aligned = want.reindex(idx)
+    rows = np.flatnonzero(~_scenario_rows(df))
+    for c in cols:
+        d.compare(t, c, rows, exp[c].to_numpy(float), aligned[c].to_numpy(float),
+                  "the probability-weighted mean of the scenario rows")
+
+
+# ---- plan -------------------------------------------------------------------
+def _plan_hours(d: Diffs, st, t: Table) -> None:
+    """paid and productive hours, utilisation and week_start of every plan row."""
+    p = t.frame
+    allrows = np.arange(len(p))
+    d.compare(t, "paid_hours", allrows, p["paid_hours"], st.hours_per_fte_week * p["fte"].to_numpy(float),
+              f"hours_per_fte_week ({fmt(st.hours_per_fte_week)}) x fte")
+    if "productive_hours" in p:
+        d.compare(t, "productive_hours", allrows, p["productive_hours"],
+                  st.productive_hours * p["fte"].to_numpy(float), "productive hours per FTE x fte")
+    d.compare(t, "utilisation", allrows, p["utilisation"], _ratio(p["task_hours"], p["paid_hours"], np.nan),
+              "task_hours / paid_hours")
+    for i, (w, ws) in enumerate(zip(p["week"], p["week_start"])):
+        want = st.week_start(int(w))
+        got = ws.date() if hasattr(ws, "date") and callable(ws.date) else ws
+        d.cells += 1
+        if got != want:
+            d.add(f"{t.cell(i, 'week_start')}: week_start is {got!r}, but week {w} starts on {want.isoformat()}")
+
+
+def _plan_costs(d: Diffs, inputs, t: Table) -> None:
+    """cost and kind of the scenario rows, from the input's prices and units."""
+    src, con = inputs.sources, inputs.contracts
+    s_rows = np.flatnonzero(_scenario_rows(t.frame))
+    sp = t.frame.iloc[s_rows]
+    contract = (sp["kind"] == "contractor").to_numpy()
+    price = np.where(contract, sp["unit"].map(con["cost_per_fte_week"]),
+                     sp["unit"].map(src["cost_per_fte_week"])).astype(float)
+    onboard = np.where(contract, 0.0, sp["unit"].map(src["onboarding_cost"])).astype(float)
+    want = price * sp["fte"].to_numpy(float) + onboard * sp["onboarded"].to_numpy(float)
+    d.compare(t, "cost", s_rows, sp["cost"], want, "the input's cost_per_fte_week x fte + onboarding_cost x onboarded")
+    kind = np.where(contract, "contractor", sp["unit"].map(src["kind"]).fillna("").astype(str))
+    want_kind = np.where(sp["unit"].isin(con.index), "contractor", sp["unit"].map(src["kind"]).fillna("?"))
+    for j in np.flatnonzero(kind != want_kind)[:MAX_LINES_PER_STEP]:
+        d.add(f"{t.cell(int(s_rows[j]), 'kind')}: kind is {sp['kind'].iat[j]!r}, but unit "
+              f"{sp['unit'].iat[j]!r} is {want_kind[j]!r} in the input")
+
+
+def check_plan(d: Diffs, inputs, t: Table) -> None:
+    _plan_hours(d, inputs.settings, t)
+    _plan_costs(d, inputs, t)
+    num = [c for c in PLAN_NUMBERS if c in t.frame]
+    check_expected(d, t, inputs, ["week", "region", "unit", "kind"], num)
+
+
+# ---- coverage ---------------------------------------------------------------
+def check_coverage(d: Diffs, inputs, t: Table) -> None:
+    cv = t.frame
+    share = _ratio(cv["completed"], cv["demand"], 1.0)
+    d.compare(t, "completion_share", np.arange(len(cv)), cv["completion_share"], share, "completed / demand")
+    check_expected(d, t, inputs, ["week", "region", "work_type"], ["demand", "completed", "lost"])
+
+
+# ---- contracts --------------------------------------------------------------
+def _contract_rows(d: Diffs, con: pd.DataFrame, t: Table) -> None:
+    """One row per contract of the input, with the input's source and status."""
+    c = t.frame
+    for i, (cid, source, status) in enumerate(zip(c["contract"], c["source"], c["status"])):
+        if cid not in con.index:
+            d.add(f"{t.cell(i, 'contract')}: contract '{cid}' is not in the input")
+            continue
+        for col, want in (("source", con.at[cid, "source"]), ("status", con.at[cid, "status"])):
+            got = source if col == "source" else status
+            if got != want:
+                d.add(f"{t.cell(i, col)}: {col} is {got!r}, but the input says {want!r}")
+    for cid in sorted(set(con.index) - set(c["contract"])):
+        d.add(f"contracts: no row for contract '{cid}'")
+
+
+def check_contracts(d: Diffs, inputs, t: Table, plan: pd.DataFrame) -> None:
+    con = inputs.contracts
+    _contract_rows(d, con, t)
+    c = t.frame
+    rows = np.arange(len(c))
+    fixed = c["contract"].map(con["fixed_cost"]).fillna(0.0).to_numpy(float) * c["signed"].to_numpy(float)
+    d.compare(t, "fixed_cost", rows, c["fixed_cost"], fixed, "the input's fixed_cost x signed")
+    pe = plan[(plan["scenario"] == EXPECTED) & (plan["kind"] == "contractor")].groupby("unit")[
+        ["cost", "paid_hours", "task_hours"]].sum().reindex(c["contract"]).fillna(0.0)
+    d.compare(t, "expected_cost", rows, c["expected_cost"],
+              c["fixed_cost"].to_numpy(float) + pe["cost"].to_numpy(), "fixed_cost + the plan's expected cost")
+    d.compare(t, "expected_paid_hours", rows, c["expected_paid_hours"], pe["paid_hours"], "the plan's expected rows")
+    d.compare(t, "expected_task_hours", rows, c["expected_task_hours"], pe["task_hours"], "the plan's expected rows")
+    d.compare(t, "expected_utilisation", rows, c["expected_utilisation"],
+              _ratio(pe["task_hours"].to_numpy(), pe["paid_hours"].to_numpy(), np.nan),
+              "expected_task_hours / expected_paid_hours")
+    locked = c["contract"].map(con["min_term_weeks"]).fillna(0).to_numpy(float) >= 1
+    d.compare(t, "committed_fte", rows[~locked], c["committed_fte"].to_numpy(float)[~locked],
+              np.zeros(int((~locked).sum())), "a contract without a minimum term (no block)")
+
+
+# ---- summary ----------------------------------------------------------------
+def _summary_figures(inputs, tables: dict[str, Table]) -> dict[str, float]:
+    """The summary's figures: its costs from the audit's cost breakdown
+    (:func:`capacity.analysis.checks.expected_costs`), the rest from the tables' expected rows."""
+    from capacity.analysis.checks import expected_costs
+
+    costs = expected_costs(inputs, {k: t.frame for k, t in tables.items()})
+    p, cv = tables["plan"].frame, tables["coverage"].frame
+    exp, ce = p[p["scenario"] == EXPECTED], cv[cv["scenario"] == EXPECTED]
+    demand = float(ce["demand"].sum())
+    want = {
+        "expected_staff_cost": costs["staff"],
+        "expected_onboarding_cost": costs["onboarding"],
+        "fixed_cost": costs["fixed"],
+        "expected_lost_value": costs["lost_value"],
+        "expected_total_cost": costs["total"],
+        "expected_completion_share": float(ce["completed"].sum()) / demand if demand > 1e-9 else 1.0,
+    }
+    for kind_name, cost in exp.groupby("kind", sort=False)["cost"].sum().items():
+        want[f"expected_cost:{kind_name}"] = float(cost)
+    return want
+
+
+def _summary_vs_run(d: Diffs, t: Table, s: dict, pos: dict, run: dict) -> None:
+    """The summary's objective, status, bound and gap are the run sheet's."""
+    for key, run_key in (("objective", "objective"), ("status", "solver_status"), ("best_bound", "best_bound"),
+                         ("mip_gap", "mip_gap")):
+        a, b = s.get(key), run.get(run_key)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+            d.compare(t, "value", np.array([pos[key]]), [a], [b], f"the run sheet's {run_key}",
+                      absolute=SUMMARY_ABS_TOL)
+        elif a != b and not (a in ("", None) and b in ("", None)):
+            where = f"summary!B{pos[key] + 2}" if key in pos else "summary"
+            d.add(f"{where}: {key} is {a!r}, but the run sheet's {run_key} is {b!r}")
+
+
+def check_summary(d: Diffs, inputs, tables: dict[str, Table]) -> None:
+    t = tables["summary"]
+    s = key_values(t)
+    pos = {k: i for i, k in enumerate(t.frame["key"])}
+    for key, value in _summary_figures(inputs, tables).items():
+        if key not in s:
+            d.add(f"summary: no row '{key}'")
+            continue
+        got = s[key]
+        if not isinstance(got, (int, float)) or isinstance(got, bool):
+            d.add(f"summary!B{pos[key] + 2}: {key} must be a number, got {got!r}")
+            continue
+        d.compare(t, "value", np.array([pos[key]]), [got], [value], "the tables", absolute=SUMMARY_ABS_TOL)
+    _summary_vs_run(d, t, s, pos, key_values(tables["run"]))
+    if s.get("currency") != inputs.settings.currency:
+        d.add(f"summary: currency is {s.get('currency')!r}, but the input says {inputs.settings.currency!r}")
+
+
+def check_derived(inputs, tables: dict[str, Table]) -> Diffs:
+    """Every derived figure of the plan, coverage, contracts and summary tables."""
+    d = Diffs()
+    check_plan(d, inputs, tables["plan"])
+    check_coverage(d, inputs, tables["coverage"])
+    check_contracts(d, inputs, tables["contracts"], tables["plan"].frame)
+    check_summary(d, inputs, tables)
+    return d

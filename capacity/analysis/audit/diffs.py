@@ -1,0 +1,74 @@
+"""How the audit collects differences and prints them, one step at a time."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from capacity.analysis.audit.read import Table
+
+#: Relative tolerance for a figure recomputed from other cells (numbers are
+#: stored with 16 significant digits).
+REL_TOL = 1e-9
+MAX_LINES_PER_STEP = 20
+
+
+class Diffs:
+    """Collects cell-by-cell differences of one step."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.cells = 0
+        self.largest = 0.0
+
+    def compare(self, t: Table, column: str, rows: np.ndarray, got, want, what: str,
+                rel: float = REL_TOL, absolute: float = 0.0) -> None:
+        got = np.asarray(got, dtype=float)
+        want = np.asarray(want, dtype=float)
+        both_nan = np.isnan(got) & np.isnan(want)
+        diff = np.where(both_nan, 0.0, np.abs(got - want))
+        diff = np.nan_to_num(diff, nan=np.inf)
+        scale = np.maximum(1.0, np.abs(np.nan_to_num(want)))
+        self.cells += len(diff)
+        if len(diff):
+            self.largest = max(self.largest, float(np.max(np.where(np.isfinite(diff), diff / scale, 0.0))))
+        bad = np.flatnonzero(diff > rel * scale + absolute)
+        for j in bad:
+            self.add(f"{t.cell(int(rows[j]), column)}: {column} is {fmt(got[j])}, but {what} gives {fmt(want[j])}")
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+
+
+class Report:
+    """The printed lines of an audit: one per step, or its differences (at most
+    MAX_LINES_PER_STEP of them) under a MISMATCH line."""
+
+    def __init__(self, lines: list[str], mismatches: list[str]) -> None:
+        self.lines = lines
+        self.mismatches = mismatches
+
+    def __call__(self, ok_line: str, problems: list[str], what: str) -> None:
+        if not problems:
+            self.lines.append(ok_line)
+            return
+        self.lines.append(f"MISMATCH {what}: {len(problems)} difference{'s' if len(problems) != 1 else ''}")
+        self.lines.extend(f"  {p}" for p in problems[:MAX_LINES_PER_STEP])
+        if len(problems) > MAX_LINES_PER_STEP:
+            self.lines.append(f"  ... and {len(problems) - MAX_LINES_PER_STEP} more")
+        self.mismatches.extend(problems)
+
+
+def fmt(x) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "blank"
+    if isinstance(x, (int, float, np.floating)):
+        x = float(x)
+        return f"{x:,.6g}" if abs(x) < 1e6 else f"{x:,.2f}"
+    return repr(x)
+
+
+def label(keys, k) -> str:
+    k = k if isinstance(k, tuple) else (k,)
+    return ", ".join(f"{a}={b}" for a, b in zip(keys, k))

@@ -1,0 +1,158 @@
+"""The runs of a comparison: one independent solve each, returning a small record
+(numbers and short tables, never Pyomo objects), and the stochastic measures' runs
+(wait-and-see, expected value, EEV)."""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from capacity.io.inputs import Inputs
+
+from .common import OK
+
+# ============================================================ the jobs
+@dataclass
+class Job:
+    """One solve, sent to a worker process (picklable: Inputs are plain frames)."""
+
+    key: str                 # unique: 'base', 'variant:<name>', 'ws:<w>', 'ev', 'eev', 'flex:<c>'
+    kind: str                # base | variant | experiment | flex | ws | ev | eev
+    name: str
+    inputs: Inputs
+    fixed: dict | None = None
+    measures: bool = True    # full measures (tables) or the optimum only
+    first_stage: bool = False
+    explain: bool = False    # name the infeasible constraint families
+    cvar: float = 0.9
+    mip_gap: float = 0.0
+
+
+def run_job(job: Job) -> dict:
+    """Build, solve and measure one run; never raises (a failure is a record)."""
+    from capacity.model import build_model, first_stage_values
+    from capacity.model.solve import solve
+
+    t0 = time.perf_counter()
+    rec: dict[str, Any] = {"key": job.key, "kind": job.kind, "name": job.name, "pid": os.getpid(),
+                           "host": socket.gethostname(), "status": "error", "objective": None, "message": ""}
+    try:
+        built = build_model(job.inputs, fixed=job.fixed)
+        res = solve(built, mip_gap=job.mip_gap, threads=1, duals=False, _explain=job.explain)
+        rec.update(status=res.status, termination=res.termination, objective=res.objective, gap=res.gap,
+                   parts=dict(res.objective_parts),
+                   stats={k: res.stats.get(k) for k in ("variables", "constraints", "nonzeros", "binaries",
+                                                        "solve_s", "solver_version")})
+        if res.status == "infeasible":
+            fams = ", ".join(res.infeasible_families or [])
+            rec["message"] = "infeasible" + (f"; constraint families involved: {fams}" if fams else "")
+        elif res.status not in OK:
+            rec["message"] = f"no solution: {res.termination}"
+        else:
+            if job.measures:
+                rec.update(measures(job.inputs, built, res, job.cvar))
+            if job.first_stage:
+                rec["first_stage"] = first_stage_values(built, res.values)
+    except Exception as exc:  # reported with the run; the other runs go on
+        rec.update(status="error", message=f"{type(exc).__name__}: {exc}")
+    rec["seconds"] = time.perf_counter() - t0
+    return rec
+
+
+def measures(inputs: Inputs, built, res, alpha: float) -> dict:
+    """Expected cost parts, scenario costs, worst, CVaR, completion, contracts."""
+    from capacity.output.results import tabulate
+
+    tables = tabulate(inputs, built, res)
+    sc = scenario_costs(inputs, tables)
+    worst = int(np.argmax(sc["total"].to_numpy())) if len(sc) else None
+    summary = dict(zip(tables.summary["key"], tables.summary["value"]))
+    con = tables.contracts
+    return {
+        "scenario_costs": sc.to_dict("records"),
+        "worst": float(sc["total"].iloc[worst]) if worst is not None else None,
+        "worst_scenario": sc["scenario"].iloc[worst] if worst is not None else None,
+        "cvar": cvar(sc["total"], sc["probability"], alpha),
+        "completion_share": float(summary["expected_completion_share"]),
+        "contracts": [{"contract": r.contract, "signed": bool(r.signed), "committed_fte": float(r.committed_fte),
+                       "utilisation": None if pd.isna(r.expected_utilisation) else float(r.expected_utilisation)}
+                      for r in con.itertuples(index=False)],
+        "scenario_check": abs(float((sc["total"] * sc["probability"]).sum()) - float(res.objective)),
+    }
+
+
+def scenario_costs(inputs: Inputs, tables) -> pd.DataFrame:
+    """Per scenario: the cost if it happens (:func:`capacity.output.results.scenario_costs`, the reporting copy)."""
+    from capacity.output.results import scenario_costs as costs
+
+    return costs(inputs, tables.plan, tables.coverage, tables.contracts)
+
+
+def cvar(costs, probabilities, alpha: float) -> float:
+    """CVaR_alpha of a discrete cost distribution (Rockafellar–Uryasev).
+
+    The expected cost in the worst ``1 - alpha`` of probability: costs are
+    taken from the highest down until that mass is filled, the last atom
+    only in part. ``alpha = 0`` gives the expectation; alpha -> 1 the worst.
+    """
+    x = np.asarray(costs, dtype=float)
+    p = np.asarray(probabilities, dtype=float)
+    if len(x) == 0:
+        return math.nan
+    if not 0 <= alpha < 1:
+        raise ValueError("alpha must lie in [0, 1)")
+    tail = 1.0 - alpha
+    order = np.argsort(-x, kind="stable")
+    taken, total = 0.0, 0.0
+    for i in order:
+        take = min(p[i], tail - taken)
+        if take <= 0:
+            break
+        total += take * x[i]
+        taken += take
+    return total / taken if taken > 0 else float(x.max())
+
+
+# ------------------------------------------------- problems derived from the base
+def single_scenario(inputs: Inputs, scenario) -> Inputs:
+    """The input with only ``scenario``, at probability 1 (a wait-and-see problem)."""
+    sc = inputs.scenarios.loc[[scenario]].copy()
+    sc["probability"] = 1.0
+    dm = inputs.demand[inputs.demand["scenario"] == scenario].reset_index(drop=True)
+    return replace(inputs, scenarios=sc, demand=dm)
+
+
+def expected_value_problem(inputs: Inputs, name: str = "mean") -> Inputs:
+    """One scenario ``mean`` whose cases are the probability-weighted cases."""
+    pi = inputs.scenarios["probability"]
+    dm = inputs.demand.assign(cases=inputs.demand["cases"].to_numpy(dtype=float)
+                              * inputs.demand["scenario"].map(pi).to_numpy(dtype=float))
+    mean = dm.groupby(["region", "week"], sort=False)["cases"].sum().reset_index()
+    mean.insert(0, "scenario", name)
+    sc = pd.DataFrame({"probability": [1.0], "description": ["probability-weighted demand"]},
+                      index=pd.Index([name], name=inputs.scenarios.index.name))
+    return replace(inputs, scenarios=sc, demand=mean[["scenario", "region", "week", "cases"]])
+
+
+def stochastic_jobs(base: Inputs) -> list[Job]:
+    """The expected-value problem (``ev``) and one wait-and-see run per scenario (``ws:<w>``)."""
+    jobs = [Job("ev", "ev", "expected-value problem", expected_value_problem(base), measures=False,
+                first_stage=True)]
+    jobs += [Job(f"ws:{w}", "ws", f"scenario {w} alone", single_scenario(base, w), measures=False)
+             for w in base.scenarios.index]
+    return jobs
+
+
+def eev_job(base: Inputs, ev: dict) -> Job | None:
+    """The stochastic problem with the ``ev`` record's first stage fixed (None if EV did not solve)."""
+    if ev.get("status") not in OK or "first_stage" not in ev:
+        return None
+    return Job("eev", "eev", "expected-value first stage in the stochastic problem", base,
+               fixed=ev["first_stage"], measures=False)

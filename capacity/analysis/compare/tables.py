@@ -1,0 +1,234 @@
+"""The comparison's tables and workbook: comparison, scenario costs, measures, run sheet."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from capacity.io.inputs import Inputs
+
+from .common import OK, CompareResult
+
+CHANGE_COLUMNS = ["variant", "sheet", "cell", "id", "column", "old_value", "new_value", "value_read", "note"]
+
+
+def inputs_changed_table(changes: list) -> pd.DataFrame:
+    """Every edited cell of every variant: old and new value, and the value read back."""
+    changed = pd.DataFrame([{"variant": c.variant, "sheet": c.sheet, "cell": c.cell, "id": c.id,
+                             "column": c.column, "old_value": c.old_value, "new_value": c.new_value,
+                             "value_read": c.read_value, "note": c.note} for c in changes], columns=CHANGE_COLUMNS)
+    for col in ("old_value", "new_value", "value_read"):  # mixed numbers and text: one object column
+        changed[col] = changed[col].astype(object)
+    return changed
+
+
+PART_COLUMNS = {"cost_fixed": "fixed", "cost_contract_staff": "contract staff",
+                "cost_regional_staff": "regional staff", "cost_onboarding": "onboarding",
+                "cost_lost": "lost value"}
+
+
+def _comparison(rows: list[dict], records: dict, base: Inputs) -> pd.DataFrame:
+    contracts = list(base.contracts.index)
+    base_obj = records.get("base", {}).get("objective")
+    out = []
+    for row in rows:
+        rec = records.get(row["key"], {"status": "error", "objective": None, "message": "not run"})
+        r: dict[str, Any] = {"variant": row["name"], "kind": row["kind"], "status": rec.get("status"),
+                             "expected_cost": rec.get("objective")}
+        r["change_vs_base"] = (rec["objective"] - base_obj if rec.get("objective") is not None
+                               and base_obj is not None else None)
+        for part in PART_COLUMNS:
+            r[part] = (rec.get("parts") or {}).get(part)
+        r["worst_scenario_cost"] = rec.get("worst")
+        r["worst_scenario"] = rec.get("worst_scenario")
+        r["cvar"] = rec.get("cvar")
+        r["expected_completion_share"] = rec.get("completion_share")
+        by_c = {c["contract"]: c for c in rec.get("contracts", [])}
+        for c in contracts:
+            r[f"utilisation:{c}"] = by_c.get(c, {}).get("utilisation")
+        for c in contracts:
+            r[f"signed:{c}"] = by_c.get(c, {}).get("signed")
+        for c in contracts:
+            r[f"committed_fte:{c}"] = by_c.get(c, {}).get("committed_fte")
+        r["mip_gap"] = rec.get("gap")
+        r["seconds"] = rec.get("seconds")
+        r["message"] = rec.get("message", "")
+        out.append(r)
+    df = pd.DataFrame(out)
+    for col in df.columns:
+        if col.startswith("signed:"):
+            df[col] = df[col].astype(object)
+    return df
+
+
+def _scenario_costs(rows: list[dict], records: dict) -> pd.DataFrame:
+    frames = []
+    for row in rows:
+        sc = records.get(row["key"], {}).get("scenario_costs")
+        if sc:
+            frames.append(pd.DataFrame(sc).assign(variant=row["name"]))
+    cols = ["variant", "scenario", "probability", "fixed", "contract_staff", "regional_staff", "onboarding",
+            "lost_value", "total", "completion_share"]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(frames, ignore_index=True)[cols]
+
+
+def measures_table(base: Inputs, records: dict, alpha: float) -> tuple[pd.DataFrame, list[str]]:
+    """Key/value: rp, ws, evpi, ev, eev, vss, flex values (and the WS parts)."""
+    rows: list[tuple[str, Any, str]] = []
+    notes = []
+
+    def obj(key):
+        rec = records.get(key, {})
+        return rec.get("objective") if rec.get("status") in OK else None
+
+    rp = obj("base")
+    pi = base.scenarios["probability"]
+    ws_parts = {w: obj(f"ws:{w}") for w in base.scenarios.index}
+    ws = sum(pi[w] * v for w, v in ws_parts.items()) if all(v is not None for v in ws_parts.values()) else None
+    ev, eev_rec = obj("ev"), records.get("eev", {})
+    eev = obj("eev")
+    eev_note = "stochastic problem with the expected-value problem's first stage fixed (y, L, eq 14 decisions)"
+    if eev is None and records.get("ev", {}).get("status") in OK and eev_rec.get("status") == "infeasible":
+        eev = math.inf
+        eev_note = ("the expected-value plan's first stage is infeasible in the stochastic problem "
+                    "(some scenario cannot be served with it): EEV = VSS = inf")
+        notes.append("EEV: " + eev_note)
+    rows.append(("rp", rp, "RP: optimum of the stochastic problem (the base)"))
+    rows.append(("ws", ws, "WS: each scenario solved alone, probability-weighted (wait-and-see)"))
+    rows.append(("evpi", None if rp is None or ws is None else rp - ws,
+                 "EVPI = RP - WS: expected value of perfect information"))
+    rows.append(("ev", ev, "EV: optimum of the expected-value problem (demand averaged over scenarios)"))
+    rows.append(("eev", eev, eev_note))
+    rows.append(("vss", None if rp is None or eev is None else eev - rp,
+                 "VSS = EEV - RP: value of the stochastic solution"))
+    for c in list(base.contracts.index) + ["all"]:
+        key = f"flex:{c}"
+        if key not in records:
+            continue
+        v = obj(key)
+        what = "every contract's" if c == "all" else f"contract {c}'s"
+        note = f"RP - optimum with {what} lock-in removed (see inputs_changed)"
+        if v is None:
+            note = f"not available: {records[key].get('message') or records[key].get('status')}"
+        rows.append((f"flex_value:{c}", None if rp is None or v is None else rp - v, note))
+    rows.append(("cvar_alpha", alpha, "level of the CVaR column of sheet comparison"))
+    for w, v in ws_parts.items():
+        rows.append((f"ws:{w}", v, f"optimum with scenario {w} alone (probability {pi[w]:g})"))
+    df = pd.DataFrame(rows, columns=["key", "value", "note"])
+    df["value"] = [("inf" if isinstance(v, float) and math.isinf(v) else v) for v in df["value"]]
+    df["value"] = df["value"].astype(object)
+    return df, notes
+
+
+def _run_sheet(base: Inputs, base_rec: dict, started, command_line, timings, executor, n_workers, processes,
+               cpu_s, alpha, records) -> pd.DataFrame:
+    from capacity.output.provenance import provenance_rows
+
+    stats = base_rec.get("stats") or {}
+    rows = provenance_rows(base, started, command_line, stats, extra_versions=("distributed",))
+    rows += [
+        ("executor", executor),
+        ("workers", n_workers),
+        ("worker_processes_used", processes),
+        ("runs", len(records)),
+        ("runs_not_solved", sum(1 for r in records.values() if r.get("status") not in OK)),
+        ("mip_gap_requested", 0.0),
+        ("cvar_alpha", alpha),
+    ]
+    rows += [
+        ("seconds_read", round(timings.get("read_s", math.nan), 3)),
+        ("seconds_variants", round(timings.get("variants_s", math.nan), 3)),
+        ("seconds_solve", round(timings.get("solve_s", math.nan), 3)),
+        ("seconds_solve_all_runs", round(cpu_s, 3)),
+        ("seconds_write", None),
+        ("solver", f"HiGHS {stats.get('solver_version', '')}".strip()),
+        ("solver_status", base_rec.get("status")),
+        ("termination_message", base_rec.get("termination", base_rec.get("message"))),
+        ("objective", base_rec.get("objective")),
+    ]
+    df = pd.DataFrame(rows, columns=["key", "value"])
+    df["value"] = df["value"].astype(object)
+    return df
+
+
+# ============================================================ output
+def write_compare_workbook(path, res: CompareResult, currency: str, alpha: float) -> None:
+    from capacity.output.report import ChartSpec, SheetSpec, write_report
+
+    comp = res.comparison
+    money = {c: "money" for c in comp.columns if c in ("expected_cost", "change_vs_base", "worst_scenario_cost",
+                                                       "cvar") or c in PART_COLUMNS}
+    fmt = {**money, "expected_completion_share": "share", "mip_gap": "number", "seconds": "number"}
+    fmt.update({c: "share" for c in comp.columns if c.startswith("utilisation:")})
+    fmt.update({c: "fte" for c in comp.columns if c.startswith("committed_fte:")})
+    sc_fmt = {c: "money" for c in ("fixed", "contract_staff", "regional_staff", "onboarding", "lost_value", "total")}
+    sc_fmt.update(probability="share", completion_share="share")
+    meas = res.measures
+    row_formats = {k: "money" for k in meas["key"] if k not in ("cvar_alpha",)}
+    row_formats["cvar_alpha"] = "number"
+    sheets = [
+        SheetSpec("comparison", comp, fmt, note=(
+            "One row per run: base, variants, and flex:<contract> (the base with that contract's lock-in "
+            f"removed). Expected cost and its parts; worst scenario cost; cvar = CVaR at alpha = {alpha:g} of "
+            "the scenario costs; expected utilisation, signing and committed level of each contract. "
+            "All solves exact (mip_gap 0).")),
+        SheetSpec("scenario_costs", res.scenario_costs, sc_fmt,
+                  note="Cost of each run if each scenario happens (fixed + staff + onboarding + lost value)."),
+        SheetSpec("measures", meas, row_formats=row_formats,
+                  note="Stochastic-programming measures of the base (RP, WS, EVPI, EEV, VSS) and the value "
+                       "of each contract's flexibility. Charts: expected cost and utilisation by variant."),
+        SheetSpec("inputs_changed", res.inputs_changed,
+                  note="Every cell edited for each variant: old value, new value, and the value the validated "
+                       "variant holds (value_read)."),
+        SheetSpec("run", res.run_info, note="Provenance of this run."),
+    ]
+    charts = []
+    solved = comp[comp["expected_cost"].notna()]
+    if len(solved):
+        parts = solved[["variant"] + list(PART_COLUMNS)].rename(columns=PART_COLUMNS)
+        charts.append(ChartSpec("measures", "E2", "column_stacked", "Expected cost by variant", parts,
+                                y_title=currency, x_title="variant"))
+        util_cols = [c for c in solved.columns if c.startswith("utilisation:")]
+        if util_cols:
+            util = solved[["variant"] + util_cols].rename(columns=lambda c: c.split(":", 1)[1] if ":" in c else c)
+            util = util.fillna(0.0).infer_objects()
+            charts.append(ChartSpec("measures", "E22", "column", "Expected contract utilisation by variant", util,
+                                    y_title="utilisation", x_title="variant", y_format="share"))
+    write_report(path, sheets, charts=charts, currency=currency)
+
+
+def _summary_text(comp: pd.DataFrame, meas: pd.DataFrame, currency: str, alpha: float) -> str:
+    def money(x):
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            return "-"
+        if isinstance(x, str) or math.isinf(x):
+            return str(x)
+        return f"{currency} {0.0 if abs(x) < 0.5 else x:,.0f}"
+
+    head = ("variant", "status", "expected cost", "worst scenario", f"CVaR {alpha:g}", "completion")
+    body = []
+    for r in comp.itertuples(index=False):
+        share = "-" if r.expected_completion_share is None or pd.isna(r.expected_completion_share) \
+            else f"{r.expected_completion_share:.1%}"
+        body.append((r.variant, r.status, money(r.expected_cost), money(r.worst_scenario_cost), money(r.cvar), share))
+    widths = [max(len(str(x[i])) for x in [head] + body) for i in range(len(head))]
+    lines = []
+    for i, row in enumerate([head] + body):
+        cells = [str(row[0]).ljust(widths[0]), str(row[1]).ljust(widths[1])]
+        cells += [str(v).rjust(w) for v, w in zip(row[2:], widths[2:])]
+        lines.append("  ".join(cells))
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines.append("")
+    labels = {"rp": "RP  (stochastic optimum)", "ws": "WS  (wait-and-see)", "evpi": "EVPI = RP - WS",
+              "ev": "EV  (expected-value problem)", "eev": "EEV (EV first stage, all scenarios)",
+              "vss": "VSS = EEV - RP"}
+    kv = [(labels.get(k, k.replace("flex_value:", "flex value: ")), money(v)) for k, v in
+          zip(meas["key"], meas["value"]) if k in labels or k.startswith("flex_value:")]
+    w = max(len(k) for k, _ in kv)
+    lines += [f"{k.ljust(w)}  {v}" for k, v in kv]
+    return "\n".join(lines)

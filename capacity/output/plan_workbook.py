@@ -1,0 +1,84 @@
+"""The plan's output workbook (outputs.md): its sheets, their formats and the summary's charts."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from capacity.output.results import EXPECTED
+
+
+def write_plan_workbook(path, inputs, tables, checks: pd.DataFrame, run_info: pd.DataFrame) -> None:
+    """The output workbook of outputs.md, with the summary's three charts."""
+    from capacity.output.report import SheetSpec, write_report
+
+    t = tables
+    fte = {c: "fte" for c in ("fte", "onboarded", "exits", "committed_fte")}
+    money = {c: "money" for c in ("cost", "fixed_cost", "expected_cost")}
+    hours = {c: "hours" for c in ("paid_hours", "productive_hours", "task_hours", "training_hours",
+                                  "supervision_hours", "expected_paid_hours", "expected_task_hours")}
+    share = {c: "share" for c in ("utilisation", "completion_share", "expected_utilisation")}
+    tasks = {c: "number" for c in ("attempted", "completed", "escalated", "lost", "demand")}
+    sheets = [
+        SheetSpec("summary", _summary_for_sheet(t.summary), note="Headline figures; scenario-weighted "
+                  "(expected) values. Charts: expected FTE by source, completion share by week, cost by source.",
+                  row_formats={k: ("share" if "share" in k or k == "mip_gap" else "money")
+                               for k in t.summary["key"] if k not in ("status", "currency")}),
+        SheetSpec("plan", t.plan, {**fte, **money, **hours, **share, "week": "int", "week_start": "date"},
+                  note="Headcount, hours and cost by scenario, week, region and unit (contract or source); "
+                       "scenario 'expected' = probability-weighted."),
+        SheetSpec("work", t.work, {**tasks, "week": "int"}, note="Tasks attempted by each unit (rows with none "
+                  "attempted are omitted); completed = success x attempted; escalated and lost failures."),
+        SheetSpec("coverage", t.coverage, {**tasks, **share, "week": "int"},
+                  note="Demand (cases x tasks per case + escalations arriving), completed, lost."),
+        SheetSpec("contracts", t.contracts, {**fte, **money, **hours, **share, "lock_in_shadow_price": "money"}),
+        SheetSpec("shadow_prices", t.shadow_prices, {"value": "money", "week": "int"},
+                  note="Duals of the LP (binaries fixed at the optimum), conditional on the scenario; "
+                       "zeros omitted. See models/README.md."),
+        SheetSpec("checks", checks, {"largest_violation": "number", "tolerance": "number", "rows_checked": "int"},
+                  note="Each rule recomputed from this workbook's tables and the input."),
+        SheetSpec("run", run_info, note="Provenance of this run."),
+    ]
+    for spec in sheets:  # one shared vocabulary of formats; each sheet takes the columns it has
+        spec.formats = {c: f for c, f in spec.formats.items() if c in spec.frame.columns}
+    charts = _summary_charts(inputs, t)
+    write_report(path, sheets, charts=charts, currency=inputs.settings.currency)
+
+
+def _summary_for_sheet(summary: pd.DataFrame) -> pd.DataFrame:
+    return summary.assign(value=[v if not isinstance(v, float) else round(v, 6) if abs(v) < 1 else v
+                                 for v in summary["value"]])
+
+
+def _summary_charts(inputs, t) -> list:
+    from capacity.output.report import ChartSpec
+
+    plan = t.plan[t.plan["scenario"] == EXPECTED].copy()
+    source_of = pd.concat([inputs.contracts["source"].rename(lambda c: c),
+                           pd.Series(inputs.regional_sources.index, index=inputs.regional_sources.index)])
+    plan["source"] = plan["unit"].map(source_of)
+    fte = plan.pivot_table(index="week", columns="source", values="fte", aggfunc="sum", fill_value=0.0)
+    fte = fte.reset_index()
+    cov = t.coverage[t.coverage["scenario"] == EXPECTED]
+    share = cov.groupby(["week", "work_type"])[["completed", "demand"]].sum()
+    share = (share["completed"] / share["demand"].where(share["demand"] > 0)).unstack("work_type").reset_index()
+    fixed = t.contracts.set_index("contract")["fixed_cost"]
+    by_unit = plan.groupby("unit", sort=False)["cost"].sum().add(fixed, fill_value=0.0)
+    cost = (by_unit.groupby(by_unit.index.map(source_of), sort=False).sum()
+            .rename("expected cost").rename_axis("source").reset_index())
+    charts = [
+        ChartSpec("summary", "D2", "column_stacked", "Expected FTE by source", fte, y_title="FTE", x_title="week"),
+        ChartSpec("summary", "D20", "line", "Expected completion share by week", share, y_title="share completed",
+                  x_title="week", y_format="share"),
+        ChartSpec("summary", "D38", "bar", "Expected cost by source (incl. fixed contract costs)", cost,
+                  x_title=inputs.settings.currency),
+    ]
+    return [ch for ch in charts if _has_series(ch.data)]
+
+
+def _has_series(frame: pd.DataFrame) -> bool:
+    """A chart needs a category column and a series with at least one number
+    (with no demand at all, completion share is undefined in every week)."""
+    if frame.shape[1] < 2 or len(frame) == 0:
+        return False
+    values = frame.iloc[:, 1:].apply(pd.to_numeric, errors="coerce")
+    return bool(values.notna().to_numpy().any())

@@ -1,0 +1,385 @@
+"""Write the output workbook of ``capacity plan`` / ``capacity compare``.
+
+The tables are computed elsewhere; this module only writes them, faithfully
+and safely (outputs.md, the specification):
+
+* every sheet is one real Excel table (header row, banded rows, autofilter)
+  with a frozen header row, number formats per column and sensible widths
+  (a sheet above :data:`TABLE_MAX_CELLS` cells gets an autofilter and a
+  styled header row instead of a table, which outputs.md also allows);
+* text is always text: string cells go through ``write_string`` and a string
+  whose first character could start a formula (``= + - @``, tab, CR) is
+  prefixed with a single quote (:func:`escape_text`; :func:`unescape_text`
+  gives the original back). A leading quote is itself escaped, so the
+  escaping is exactly invertible;
+* NaN / None / NaT / pd.NA are blank cells, booleans are Excel booleans,
+  numpy scalars are numbers, dates and datetimes are dates;
+* a frame longer than Excel's row limit is split over ``name``,
+  ``name_2``, ... and each part says so in its A1 note;
+* charts are native Excel charts whose data sit in real tables on the
+  ``chart_data`` sheet (after the given sheets) and are referenced by range.
+
+Atomicity (temporary file + rename) is the caller's job: we write ``path``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+
+from capacity.output.report_cells import (MAX_CELL_CHARS, NUMBER_FORMATS, AXIS_FORMATS, Styles, as_text,
+                                   column_writer, table_headers, is_missing, column_width, write_any, escape_text,
+                                   money_format, unescape_text)
+
+__all__ = [
+    "SheetSpec",
+    "ChartSpec",
+    "write_report",
+    "escape_text",
+    "unescape_text",
+    "money_format",
+    "NUMBER_FORMATS",
+    "CHART_KINDS",
+    "CHART_DATA_SHEET",
+    "MAX_ROWS",
+    "TABLE_MAX_CELLS",
+]
+
+#: Excel's row limit per worksheet (header included). Module-level so tests can
+#: monkeypatch a small value to exercise splitting.
+MAX_ROWS = 1_048_576
+#: Above this many cells a sheet gets an autofilter and a styled header row
+#: instead of an Excel table: XlsxWriter's table bookkeeping costs about
+#: 150 bytes and 1 microsecond per cell, and Excel itself is sluggish with
+#: million-row tables. outputs.md allows either.
+TABLE_MAX_CELLS = 2_000_000
+#: Sheet holding the data of every chart, written after the given sheets.
+CHART_DATA_SHEET = "chart_data"
+
+#: ChartSpec.kind -> XlsxWriter chart options.
+CHART_KINDS: dict[str, dict[str, str]] = {
+    "column_stacked": {"type": "column", "subtype": "stacked"},
+    "column": {"type": "column"},
+    "line": {"type": "line"},
+    "bar": {"type": "bar"},
+}
+
+_SHEET_BAD_CHARS = re.compile(r"[\[\]:*?/\\]")
+_CELL_RE = re.compile(r"^\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})$")
+_MAX_COLS = 16_384
+
+
+# --------------------------------------------------------------------------- API
+@dataclass
+class SheetSpec:
+    """One output sheet: a tidy table (or a two-column key/value table).
+
+    ``formats`` maps column name to a name in :data:`NUMBER_FORMATS`
+    ("fte", "money", "share", "int", "date", "number", "text", "hours").
+    Datetime columns default to "date". A "text" column writes every value
+    as text (e.g. ids that look like numbers).
+
+    ``row_formats`` (for key/value sheets such as ``summary``) maps a value of
+    the first column to a format applied to the other cells of that row, e.g.
+    ``{"objective": "money", "expected_completion_share": "share"}``; it
+    takes precedence over ``formats``.
+
+    ``note`` becomes a comment on A1 (not a row, so the table stays tidy).
+    The frame's index is ignored unless it is named, in which case it becomes
+    the leading column(s).
+    """
+
+    name: str
+    frame: pd.DataFrame
+    formats: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+    row_formats: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ChartSpec:
+    """A native Excel chart of a small wide table.
+
+    ``data``: first column = categories (e.g. week), other columns = series.
+    ``y_format``: a :data:`NUMBER_FORMATS` name for the value axis (and the
+    data cells), e.g. "share" gives a 0% axis.
+    """
+
+    sheet: str
+    anchor: str
+    kind: str
+    title: str
+    data: pd.DataFrame
+    y_title: str = ""
+    x_title: str = ""
+    y_format: str | None = None
+
+
+def write_report(
+    path: str | Path,
+    sheets: Sequence[SheetSpec],
+    *,
+    charts: Iterable[ChartSpec] = (),
+    currency: str = "GBP",
+) -> None:
+    """Write ``sheets`` (in order) and ``charts`` to the workbook at ``path``.
+
+    Everything is validated before the file is created, so a bad spec raises
+    ``ValueError``/``TypeError`` without leaving a file behind.
+    """
+    import xlsxwriter
+
+    sheets = list(sheets)
+    charts = list(charts)
+    money = money_format(currency)
+    plans = _plan_sheets(sheets)
+    _check_charts(charts, {p.spec.name: p.name for p in plans if p.part == 1})
+
+    book = xlsxwriter.Workbook(str(path), {
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+        "strings_to_numbers": False,
+        "nan_inf_to_errors": True,
+        "remove_timezone": True,
+    })
+    styles = Styles(book, money)
+    tables = _TableNames()
+    for plan in plans:
+        ws = book.add_worksheet(plan.name)
+        _write_table(ws, plan.frame, plan.spec.formats, plan.spec.row_formats, styles,
+                     tables.new(plan.name), plan.note)
+    if charts:
+        _write_charts(book, charts, styles, tables, {p.spec.name: p.name for p in plans if p.part == 1})
+    book.close()
+
+
+# ------------------------------------------------------------------- validation
+def _check_sheet_name(name: Any) -> str:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"sheet name must be a non-empty string, got {name!r}")
+    if len(name) > 31:
+        raise ValueError(f"sheet name {name!r} is longer than Excel's 31 characters")
+    if _SHEET_BAD_CHARS.search(name):
+        raise ValueError(f"sheet name {name!r} contains one of Excel's forbidden characters []:*?/\\")
+    if name[0] == "'" or name[-1] == "'":
+        raise ValueError(f"sheet name {name!r} must not start or end with a quote")
+    if name.lower() == "history":
+        raise ValueError("sheet name 'History' is reserved by Excel")
+    return name
+
+
+def _check_format(fmt: Any, where: str) -> str:
+    if fmt not in NUMBER_FORMATS:
+        raise ValueError(f"{where}: unknown format {fmt!r}; use one of {sorted(NUMBER_FORMATS)}")
+    return fmt
+
+
+@dataclass
+class _SheetPlan:
+    spec: SheetSpec
+    name: str
+    frame: pd.DataFrame
+    part: int
+    note: str
+
+
+def _prepare_frame(frame: Any, where: str) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{where}: frame must be a pandas DataFrame, got {type(frame).__name__}")
+    if any(n is not None for n in frame.index.names):
+        frame = frame.reset_index()
+    if frame.shape[1] == 0:
+        raise ValueError(f"{where}: frame has no columns")
+    if frame.shape[1] > _MAX_COLS:
+        raise ValueError(f"{where}: {frame.shape[1]} columns exceed Excel's {_MAX_COLS}")
+    return frame
+
+
+def _plan_sheets(sheets: list[SheetSpec]) -> list[_SheetPlan]:
+    """Validate the specs and split frames longer than the row limit."""
+    if not sheets:
+        raise ValueError("write_report needs at least one sheet")
+    rows_per_sheet = MAX_ROWS - 1
+    plans: list[_SheetPlan] = []
+    for spec in sheets:
+        if not isinstance(spec, SheetSpec):
+            raise TypeError(f"sheets must hold SheetSpec, got {type(spec).__name__}")
+        name = _check_sheet_name(spec.name)
+        frame = _prepare_frame(spec.frame, f"sheet {name!r}")
+        columns = [str(c) for c in frame.columns]
+        for col, fmt in spec.formats.items():
+            _check_format(fmt, f"sheet {name!r} column {col!r}")
+            if str(col) not in columns:
+                raise ValueError(f"sheet {name!r}: format given for missing column {col!r}")
+        for key, fmt in spec.row_formats.items():
+            _check_format(fmt, f"sheet {name!r} row {key!r}")
+        n = len(frame)
+        parts = max(1, math.ceil(n / rows_per_sheet))
+        base_note = (spec.note or "").strip()
+        for part in range(1, parts + 1):
+            if part == 1:
+                part_name = name
+            else:
+                suffix = f"_{part}"
+                part_name = name[: 31 - len(suffix)] + suffix
+            lo, hi = (part - 1) * rows_per_sheet, min(n, part * rows_per_sheet)
+            note = base_note
+            if parts > 1:
+                names = ", ".join([name] + [f"{name}_{k}" for k in range(2, parts + 1)])
+                split = (f"Part {part} of {parts}: rows {lo + 1:,}-{hi:,} of {n:,}. The table is split "
+                         f"over sheets {names} because Excel allows at most {rows_per_sheet:,} "
+                         f"data rows per sheet.")
+                note = f"{note}\n{split}" if note else split
+            sub = frame.iloc[lo:hi] if parts > 1 else frame
+            plans.append(_SheetPlan(spec, part_name, sub, part, note))
+    seen: set[str] = set()
+    for p in plans:
+        key = p.name.lower()
+        if key == CHART_DATA_SHEET:
+            raise ValueError(f"sheet name {p.name!r} is reserved for chart data")
+        if key in seen:
+            raise ValueError(f"sheet name {p.name!r} is used twice (sheet names are case-insensitive)")
+        seen.add(key)
+    return plans
+
+
+def _check_charts(charts: list[ChartSpec], first_part: dict[str, str]) -> None:
+    total_rows = 0
+    for i, ch in enumerate(charts, 1):
+        where = f"chart {i} ({getattr(ch, 'title', '')!r})"
+        if not isinstance(ch, ChartSpec):
+            raise TypeError(f"charts must hold ChartSpec, got {type(ch).__name__}")
+        if ch.kind not in CHART_KINDS:
+            raise ValueError(f"{where}: unknown kind {ch.kind!r}; use one of {sorted(CHART_KINDS)}")
+        if ch.sheet not in first_part:
+            raise ValueError(f"{where}: sheet {ch.sheet!r} is not one of the sheets written")
+        if not isinstance(ch.anchor, str) or not _CELL_RE.match(ch.anchor.upper()):
+            raise ValueError(f"{where}: anchor {ch.anchor!r} is not a cell reference like 'D2'")
+        if ch.y_format is not None:
+            _check_format(ch.y_format, where + " y_format")
+        frame = _prepare_frame(ch.data, where)
+        if frame.shape[1] < 2:
+            raise ValueError(f"{where}: data needs a category column and at least one series column")
+        total_rows = max(total_rows, len(frame))
+    if total_rows + 1 > MAX_ROWS:
+        raise ValueError("chart data exceed Excel's row limit")
+
+
+# ---------------------------------------------------------------------- writing
+class _TableNames:
+    """Valid, unique (case-insensitive) Excel table names."""
+
+    def __init__(self):
+        self.used: set[str] = set()
+
+    def new(self, base: str) -> str:
+        stem = "tbl_" + re.sub(r"[^A-Za-z0-9_]", "_", base)
+        stem = stem[:240]
+        name, k = stem, 2
+        while name.lower() in self.used:
+            name, k = f"{stem}_{k}", k + 1
+        self.used.add(name.lower())
+        return name
+
+
+def _write_table(ws, frame: pd.DataFrame, formats: dict[str, str], row_formats: dict[str, str],
+                 styles: Styles, table_name: str, note: str) -> None:
+    headers = table_headers(frame.columns)
+    n_rows, n_cols = frame.shape
+    names = [str(c) for c in frame.columns]
+    for j in range(n_cols):
+        series = frame.iloc[:, j]
+        writer, fmt_name = column_writer(ws, series, j, formats.get(names[j]), styles)
+        writer(1)
+        ws.set_column(j, j, column_width(series, headers[j], fmt_name))
+    if row_formats and n_cols >= 2:
+        # Key/value rows: the key column picks the format of the other cells.
+        keys = frame.iloc[:, 0].tolist()
+        date_fmt = styles.get("date")
+        for i, key in enumerate(keys):
+            if isinstance(key, str) and key in row_formats:
+                fmt_name = row_formats[key]
+                fmt = styles.get(fmt_name)
+                for j in range(1, n_cols):
+                    v = frame.iat[i, j]
+                    if fmt_name == "text" and not is_missing(v):
+                        ws.write_string(i + 1, j, escape_text(v if isinstance(v, str) else as_text(v)), fmt)
+                    else:
+                        write_any(ws, i + 1, j, v, fmt, date_fmt)
+    if n_rows * n_cols > TABLE_MAX_CELLS:
+        head = styles.header()
+        for j, h in enumerate(headers):
+            ws.write_string(0, j, h, head)
+        ws.autofilter(0, 0, n_rows, n_cols - 1)
+    else:
+        last_row = max(n_rows, 1)  # an Excel table needs at least one data row
+        ws.add_table(0, 0, last_row, n_cols - 1, {
+            "name": table_name,
+            "columns": [{"header": h} for h in headers],
+            "style": "Table Style Medium 2",
+            "banded_rows": True,
+            "autofilter": True,
+        })
+    ws.freeze_panes(1, 0)
+    if note:
+        ws.write_comment(0, 0, note[:MAX_CELL_CHARS], {"x_scale": 3, "y_scale": 1.5})
+
+
+def _write_charts(book, charts: list[ChartSpec], styles: Styles, tables: _TableNames,
+                  first_part: dict[str, str]) -> None:
+    ws = book.add_worksheet(CHART_DATA_SHEET)
+    ws.freeze_panes(1, 0)
+    host = {name: book.get_worksheet_by_name(sheet) for name, sheet in first_part.items()}
+    col0 = 0
+    for i, ch in enumerate(charts, 1):
+        frame = _prepare_frame(ch.data, f"chart {i}")
+        n_rows, n_cols = frame.shape
+        headers = table_headers(frame.columns)
+        for j in range(n_cols):
+            series = frame.iloc[:, j]
+            fmt_name = ch.y_format if j > 0 and series.dtype.kind in "iuf" else None
+            writer, fmt_name = column_writer(ws, series, col0 + j, fmt_name, styles)
+            writer(1)
+            ws.set_column(col0 + j, col0 + j, column_width(series, headers[j], fmt_name))
+        last_row = max(n_rows, 1)
+        ws.add_table(0, col0, last_row, col0 + n_cols - 1, {
+            "name": tables.new(f"chart_{i}"),
+            "columns": [{"header": h} for h in headers],
+            "style": "Table Style Light 9",
+        })
+        ws.write_comment(0, col0, f"Data of chart {i}: {ch.title}"[:MAX_CELL_CHARS])
+
+        options = dict(CHART_KINDS[ch.kind])
+        chart = book.add_chart(options)
+        for j in range(1, n_cols):
+            series_opts: dict[str, Any] = {
+                "name": [CHART_DATA_SHEET, 0, col0 + j],
+                "categories": [CHART_DATA_SHEET, 1, col0, last_row, col0],
+                "values": [CHART_DATA_SHEET, 1, col0 + j, last_row, col0 + j],
+            }
+            if ch.kind in ("column_stacked", "column", "bar"):
+                series_opts["gap"] = 60
+                if ch.kind == "column_stacked":
+                    series_opts["overlap"] = 100
+            chart.add_series(series_opts)
+        if ch.title:
+            chart.set_title({"name": ch.title})
+        x_axis: dict[str, Any] = {}
+        y_axis: dict[str, Any] = {"major_gridlines": {"visible": True}}
+        if ch.x_title:
+            x_axis["name"] = ch.x_title
+        if ch.y_title:
+            y_axis["name"] = ch.y_title
+        if ch.y_format is not None:
+            y_axis["num_format"] = AXIS_FORMATS.get(ch.y_format) or styles.num_format(ch.y_format)
+        chart.set_x_axis(x_axis)
+        chart.set_y_axis(y_axis)
+        chart.set_legend({"position": "bottom"} if n_cols > 2 else {"none": True})
+        chart.set_size({"width": 640, "height": 320})
+        host[ch.sheet].insert_chart(ch.anchor.upper().replace("$", ""), chart)
+        col0 += n_cols + 1  # a blank column between tables

@@ -19,6 +19,7 @@ import pandas as pd
 
 from capacity.io.errors import Issue
 from capacity.exitcodes import EXIT_NO_SOLUTION, STATUS_EXIT
+from capacity.io.output_paths import default_output
 from capacity.output.provenance import record_write_seconds, run_sheet
 
 Progress = Callable[[str], None]
@@ -43,10 +44,6 @@ class PlanResult:
     run_info: pd.DataFrame | None = None
     message: str = ""
     diagnosis: object = None  # capacity.analysis.diagnose.Diagnosis when infeasible
-
-
-def default_output(input_path: Path, suffix: str = "plan") -> Path:
-    return Path("outputs") / f"{Path(input_path).stem}-{suffix}.xlsx"
 
 
 def plan(

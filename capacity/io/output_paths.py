@@ -29,6 +29,11 @@ T = TypeVar("T")
 # Output path
 # --------------------------------------------------------------------------
 
+def default_output(input_path: Path, suffix: str = "plan") -> Path:
+    """Where a command writes by default: ``outputs/<input stem>-<suffix>.xlsx``."""
+    return Path("outputs") / f"{Path(input_path).stem}-{suffix}.xlsx"
+
+
 def make_output_folder(folder) -> None:
     """Create the default output folder (``outputs``) if it is missing; a file
     of that name is a path problem, reported before any solve."""

@@ -120,8 +120,8 @@ def compare(
 
 def _open(input_path, output, vary: list[str], progress: Progress):
     """Check the options and the output path, read the input once and validate the base."""
-    from capacity import api
     from capacity.io import safety
+    from capacity.io.output_paths import default_output
     from capacity.analysis import variants as V
     from capacity.io.errors import InputError
     from capacity.io.reader import read_workbook
@@ -130,7 +130,7 @@ def _open(input_path, output, vary: list[str], progress: Progress):
     for spec in vary:
         V.parse_vary(spec)  # syntax first: nothing is read or written for a bad option
     input_path = Path(input_path)
-    default = api.default_output(input_path, "compare")
+    default = default_output(input_path, "compare")
     output = Path(output) if output is not None else default
     if output == default:
         safety.make_output_folder(output.parent)

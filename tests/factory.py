@@ -26,6 +26,7 @@ import pandas as pd
 
 from capacity.io import schema as S
 from capacity.io.inputs import Inputs, Settings
+from capacity.io.validate.assemble import no_escalation_without_target
 
 NAN = math.nan
 
@@ -111,6 +112,7 @@ def make_inputs(
                  "escalation_share", "handoff_minutes"],
     ).set_index(["source", "work_type"])
     sk = sk.astype(float)
+    sk = no_escalation_without_target(sk.reset_index(), wt).set_index(["source", "work_type"])
     con_recs = []
     for r in contracts:
         rec = dict(CONTRACT_DEFAULTS)

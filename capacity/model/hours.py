@@ -16,7 +16,9 @@ from capacity.io.inputs import Inputs
 
 from .core import Context
 from .family import Dual, FamilySpec
-from .index import VAR_LEVELS, _isblank
+from capacity.io.validate import is_blank
+
+from .index import VAR_LEVELS
 from .recheck import Check, Worst, eq, le, regional_attr, scenarios, work_with_terms, worst
 
 BLOCK = "hours"
@@ -143,7 +145,7 @@ def build(ctx: Context) -> None:
         sup = rg["source"].map(src["supervisor"])
         ratio = rg["source"].map(src["supervision_ratio"]).to_numpy(dtype=float)
         for who, var, coef in ((trainer, "O", th), (sup, "F", ratio * H)):
-            has = ~who.map(_isblank).to_numpy(dtype=bool)
+            has = ~who.map(is_blank).to_numpy(dtype=bool)
             q = rg[lvF].copy()
             q["source"] = who.where(has, "\x00none")
             terms.append((var, _rows_of(rows, q, lvF), rpos, np.where(has, coef, 0.0)))

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.io.inputs import CONTRACTOR, Inputs
+from capacity.io.validate import is_blank
 
 # index level names used throughout (and in SolveResult.values)
 VAR_LEVELS = {
@@ -59,13 +60,14 @@ class ModelIndex:
     work_types: pd.DataFrame
 
 
-def _isblank(x) -> bool:
-    return x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA or x == ""
+def escalation_targets(work_types: pd.DataFrame) -> dict:
+    """work type -> the work type its failures escalate to (None: they do not)."""
+    return {k: (None if is_blank(v) else v) for k, v in work_types["escalates_to"].items()}
 
 
 def _topological(work_types: pd.DataFrame) -> list:
     """Work types so that every k' comes before esc(k')."""
-    esc = {k: (None if _isblank(v) else v) for k, v in work_types["escalates_to"].items()}
+    esc = escalation_targets(work_types)
     order, seen = [], set()
 
     def visit(k, stack=()):
@@ -95,10 +97,10 @@ def skill_terms(inputs: Inputs) -> pd.DataFrame:
     work type does not escalate), ``loss = (1-p)(1-e)``, ``esc = (1-p)e`` and the
     escalation target ``esc_to`` (formulation.md, Parameters)."""
     sk = inputs.skills.reset_index()
-    esc_map = {k: (None if _isblank(v) else v) for k, v in inputs.work_types["escalates_to"].items()}
+    esc_map = escalation_targets(inputs.work_types)
     sk["esc_to"] = sk["work_type"].map(esc_map)
     p = sk["success_rate"].to_numpy(dtype=float)
-    e = np.where(sk["esc_to"].isna().to_numpy(), 0.0, sk["escalation_share"].to_numpy(dtype=float))
+    e = sk["escalation_share"].to_numpy(dtype=float)   # 0 without a target (io.validate.assemble)
     h = sk["handoff_minutes"].fillna(0).to_numpy(dtype=float)
     m = sk["minutes_per_task"].to_numpy(dtype=float)
     sk["p"] = p
@@ -150,7 +152,7 @@ def demand_index(inputs: Inputs, sk: pd.DataFrame, scen: list, regions: list) ->
     """U and eq 12 rows: (region, work_type, week, scenario) where demand can be positive
     (base demand, or escalated failures of a work type that can have demand), with base demand d0."""
     wt = inputs.work_types
-    esc_map = {k: (None if _isblank(v) else v) for k, v in wt["escalates_to"].items()}
+    esc_map = escalation_targets(wt)
     cases = _cases(inputs, scen, regions)
     tpc = wt["tasks_per_case"].astype(float).to_dict()
     base = {k: cases * tpc[k] for k in wt.index}
@@ -191,8 +193,8 @@ def contract_week_index(con: pd.DataFrame) -> pd.DataFrame:
     cw_parts = []
     for row in con.itertuples(index=False):
         ts = np.arange(int(row.start_week), int(row.end_week) + 1)
-        max_inc = np.inf if _isblank(row.max_increase_per_week) else float(row.max_increase_per_week)
-        max_dec = np.inf if _isblank(row.max_decrease_per_week) else float(row.max_decrease_per_week)
+        max_inc = np.inf if is_blank(row.max_increase_per_week) else float(row.max_increase_per_week)
+        max_dec = np.inf if is_blank(row.max_decrease_per_week) else float(row.max_decrease_per_week)
         inc_ub = np.where(ts > row.start_week, max_inc, np.inf)               # eq 5
         lead_block = ts < 1 + int(row.lead_weeks)                              # eq 2
         if row.status == "signed" and not np.isnan(row.committed_fte):
@@ -236,7 +238,7 @@ def hour_pair_index(inputs: Inputs, units: pd.DataFrame) -> pd.DataFrame:
     hp = [units.assign(_own=True)]
     for col, amount in (("trainer", "training_hours"), ("supervisor", "supervision_ratio")):
         deps = src[[col, amount]]
-        deps = deps[deps[col].map(lambda x: not _isblank(x)) & (deps[amount] > 0)]
+        deps = deps[deps[col].map(lambda x: not is_blank(x)) & (deps[amount] > 0)]
         if len(deps):
             d = units.merge(deps.rename_axis("dep").reset_index(), left_on="source", right_on="dep")
             hp.append(pd.DataFrame({"source": d[col], "region": d["region"], "_own": False}))

@@ -14,7 +14,15 @@ from capacity.io import schema as S
 from capacity.io.errors import col_letter
 from capacity.io.inputs import Inputs, Origin, Settings
 from capacity.io.reader import RawWorkbook
-from capacity.io.validate.cells import Book, Parsed
+from capacity.io.validate.cells import Book, Parsed, is_blank
+
+
+def no_escalation_without_target(skills: pd.DataFrame, work_types: pd.DataFrame) -> pd.DataFrame:
+    """escalation_share is 0 where the work type has no escalates_to (formulation.md: e = 0
+    when esc(k) is blank). The one place this rule is applied; the model relies on it."""
+    escalates = work_types["escalates_to"].map(lambda v: None if is_blank(v) else v)
+    blank = escalates.reindex(skills["work_type"]).isna().to_numpy()
+    return skills.assign(escalation_share=np.where(blank, 0.0, skills["escalation_share"].to_numpy(dtype=float)))
 
 
 def _frame(p: Parsed) -> pd.DataFrame:
@@ -45,10 +53,7 @@ def assemble(raw: RawWorkbook, book: Book, weeks: int) -> Inputs:
     work_types = _frame(book["work_types"]).set_index("work_type")
     sources = _frame(book["sources"]).set_index("source")
     skills = _frame(book["skills"])
-    escalates = work_types["escalates_to"]
-    skills["escalation_share"] = np.where(escalates.reindex(skills["work_type"]).isna().to_numpy(), 0.0,
-                                          skills["escalation_share"].to_numpy(dtype=float))
-    skills = skills.set_index(["source", "work_type"])
+    skills = no_escalation_without_target(skills, work_types).set_index(["source", "work_type"])
     contracts = _frame(book["contracts"])
     contracts["end_week"] = contracts["end_week"].fillna(weeks).astype(int)
     contracts = contracts.set_index("contract")

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from capacity.io import schema as S
 from capacity.io.errors import ERROR, WARNING, Issue, cell_ref, number_ranges
 from capacity.io.reader import RawSheet, as_cell_error
@@ -80,8 +82,9 @@ class Collector:
 # Cell parsing by column rule
 # --------------------------------------------------------------------------
 def is_blank(value: Any) -> bool:
-    """None, NaN or text of only spaces: what every reader of a cell treats as blank."""
-    if value is None:
+    """None, NaN, pd.NA or text of only spaces: what every reader of a cell (and the model,
+    reading the typed inputs) treats as blank."""
+    if value is None or value is pd.NA:
         return True
     if isinstance(value, str) and value.strip() == "":
         return True

@@ -134,10 +134,15 @@ def write_report(
     """
     import xlsxwriter
 
+    from capacity.output.report_blocks import BlockSheet, write_block_sheet
+
     sheets = list(sheets)
     charts = list(charts)
     money = money_format(currency)
-    plans = _plan_sheets(sheets)
+    blocks = [s for s in sheets if isinstance(s, BlockSheet)]
+    plans = _plan_sheets([s for s in sheets if not isinstance(s, BlockSheet)])
+    for b in blocks:
+        _check_sheet_name(b.name)
     _check_charts(charts, {p.spec.name: p.name for p in plans if p.part == 1})
 
     book = xlsxwriter.Workbook(str(path), {
@@ -149,6 +154,8 @@ def write_report(
     })
     styles = Styles(book, money)
     tables = _TableNames()
+    for b in blocks:  # sheets for reading come first (read_me_first)
+        write_block_sheet(book, b, styles)
     for plan in plans:
         ws = book.add_worksheet(plan.name)
         _write_table(ws, plan.frame, plan.spec.formats, plan.spec.row_formats, styles,

@@ -92,6 +92,13 @@ class SheetSpec:
     ``note`` becomes a comment on A1 (not a row, so the table stays tidy).
     The frame's index is ignored unless it is named, in which case it becomes
     the leading column(s).
+
+    ``freeze_cols``: how many id columns at the left stay in view when the
+    reader scrolls right (the header row is always frozen).
+    ``filter``: {column: value}: the sheet opens with its autofilter set to
+    that value (the other rows hidden, as Excel does), e.g. one region.
+    ``header_notes``: {column: text}: a comment on that header cell (the
+    column's meaning and unit, in words).
     """
 
     name: str
@@ -99,6 +106,9 @@ class SheetSpec:
     formats: dict[str, str] = field(default_factory=dict)
     note: str = ""
     row_formats: dict[str, str] = field(default_factory=dict)
+    freeze_cols: int = 0
+    filter: dict[str, str] = field(default_factory=dict)
+    header_notes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -159,7 +169,8 @@ def write_report(
     for plan in plans:
         ws = book.add_worksheet(plan.name)
         _write_table(ws, plan.frame, plan.spec.formats, plan.spec.row_formats, styles,
-                     tables.new(plan.name), plan.note)
+                     tables.new(plan.name), plan.note, as_table=not plan.spec.filter)
+        _sheet_extras(ws, plan)
     if charts:
         _write_charts(book, charts, styles, tables, {p.spec.name: p.name for p in plans if p.part == 1})
     book.close()
@@ -225,6 +236,9 @@ def _plan_sheets(sheets: list[SheetSpec]) -> list[_SheetPlan]:
                 raise ValueError(f"sheet {name!r}: format given for missing column {col!r}")
         for key, fmt in spec.row_formats.items():
             _check_format(fmt, f"sheet {name!r} row {key!r}")
+        for col in spec.filter:
+            if str(col) not in columns:
+                raise ValueError(f"sheet {name!r}: filter given for missing column {col!r}")
         n = len(frame)
         parts = max(1, math.ceil(n / rows_per_sheet))
         base_note = (spec.note or "").strip()
@@ -295,7 +309,9 @@ class _TableNames:
 
 
 def _write_table(ws, frame: pd.DataFrame, formats: dict[str, str], row_formats: dict[str, str],
-                 styles: Styles, table_name: str, note: str) -> None:
+                 styles: Styles, table_name: str, note: str, as_table: bool = True) -> None:
+    """One tidy table; an Excel table unless it is too large or ``as_table`` is False (a preset filter
+    needs a sheet autofilter: Excel tables keep their filter state elsewhere)."""
     headers = table_headers(frame.columns)
     n_rows, n_cols = frame.shape
     names = [str(c) for c in frame.columns]
@@ -318,7 +334,7 @@ def _write_table(ws, frame: pd.DataFrame, formats: dict[str, str], row_formats: 
                         ws.write_string(i + 1, j, escape_text(v if isinstance(v, str) else as_text(v)), fmt)
                     else:
                         write_any(ws, i + 1, j, v, fmt, date_fmt)
-    if n_rows * n_cols > TABLE_MAX_CELLS:
+    if n_rows * n_cols > TABLE_MAX_CELLS or not as_table:
         head = styles.header()
         for j, h in enumerate(headers):
             ws.write_string(0, j, h, head)
@@ -335,6 +351,23 @@ def _write_table(ws, frame: pd.DataFrame, formats: dict[str, str], row_formats: 
     ws.freeze_panes(1, 0)
     if note:
         ws.write_comment(0, 0, note[:MAX_CELL_CHARS], {"x_scale": 3, "y_scale": 1.5})
+
+
+def _sheet_extras(ws, plan: _SheetPlan) -> None:
+    """Frozen id columns, a preset filter and header comments (SheetSpec options)."""
+    spec, frame = plan.spec, plan.frame
+    names = [str(c) for c in frame.columns]
+    if spec.freeze_cols:
+        ws.freeze_panes(1, min(spec.freeze_cols, len(names)))
+    for col, value in spec.filter.items():
+        j = names.index(col)
+        ws.filter_column(j, f"x == {value}")
+        values = frame.iloc[:, j].astype(str).to_numpy()
+        for i in (values != str(value)).nonzero()[0]:
+            ws.set_row(int(i) + 1, options={"hidden": True})
+    for col, note in spec.header_notes.items():
+        if col in names and not (names.index(col) == 0 and plan.note):
+            ws.write_comment(0, names.index(col), note[:MAX_CELL_CHARS], {"x_scale": 2})
 
 
 def _write_charts(book, charts: list[ChartSpec], styles: Styles, tables: _TableNames,

@@ -44,6 +44,7 @@ class PlanResult:
     run_info: pd.DataFrame | None = None
     message: str = ""
     diagnosis: object = None  # capacity.analysis.diagnose.Diagnosis when infeasible
+    raw: object = None  # the input as read (capacity.io.reader.RawWorkbook): copied into the output
 
 
 def plan(
@@ -70,13 +71,13 @@ def plan(
     output = Path(output) if output is not None else default_output(input_path)
     timings: dict[str, float] = {}
     with _timed(timings, "read_s", progress, f"reading {input_path}"):
-        inputs, warnings = _read(input_path, output)
+        raw, inputs, warnings = _read(input_path, output)
     with _timed(timings, "build_s", progress, "building the model"):
         built = build_model(inputs)
     with _timed(timings, "solve_s", progress, f"solving with HiGHS ({_size_text(built)})"):
         result = solve(built, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
     res = PlanResult(status=result.status, exit_code=STATUS_EXIT.get(result.status, EXIT_NO_SOLUTION), output=None,
-                     inputs=inputs, built=built, solve=result, warnings=warnings, timings=timings)
+                     inputs=inputs, built=built, solve=result, warnings=warnings, timings=timings, raw=raw)
     if result.status not in ("optimal", "feasible"):
         _not_solved(res, output, started, command_line, progress)
         return res
@@ -102,13 +103,18 @@ def _timed(timings: dict, key: str, progress: Progress, message: str):
 def _read(input_path: Path, output: Path):
     """Read and validate the input, then check that the output can be written (before the long solve)."""
     from capacity.io import safety
-    from capacity.io.validate import read_inputs
+    from capacity.io.errors import InputError
+    from capacity.io.reader import read_workbook
+    from capacity.io.validate import validate_raw
 
-    inputs, warnings = read_inputs(input_path)
+    raw = read_workbook(input_path)
+    inputs, warnings = validate_raw(raw)
+    if inputs is None:
+        raise InputError(warnings)
     if output == default_output(input_path):
         safety.make_output_folder(output.parent)
     safety.check_output_path(output, [input_path])
-    return inputs, warnings
+    return raw, inputs, warnings
 
 
 def _not_solved(res: PlanResult, output: Path, started, command_line, progress: Progress) -> None:
@@ -152,7 +158,7 @@ def _write(res: PlanResult, output: Path, started, command_line, progress: Progr
                                         write_started=t0)
 
     def write(tmp):
-        write_plan_workbook(tmp, res.inputs, res.tables, res.checks, run_info)
+        write_plan_workbook(tmp, res.inputs, res.tables, res.checks, run_info, raw=res.raw)
         timings["write_s"] = time.perf_counter() - t0
         record_write_seconds(tmp, timings["write_s"])
 

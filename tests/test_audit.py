@@ -32,7 +32,7 @@ def _tampered(planned, tmp_path, edit) -> tuple:
     inp, out = planned
     copy = tmp_path / "small-plan.xlsx"
     shutil.copy(out, copy)
-    book = openpyxl.load_workbook(copy)
+    book = openpyxl.load_workbook(copy, data_only=True)  # a hand edit saved with values (formulas' results)
     edit(book)
     book.save(copy)
     return inp, copy

@@ -7,41 +7,76 @@ import pandas as pd
 from capacity.output.results import EXPECTED
 
 
-def write_plan_workbook(path, inputs, tables, checks: pd.DataFrame, run_info: pd.DataFrame) -> None:
-    """The output workbook of outputs.md, with the summary's three charts."""
-    from capacity.output.report import SheetSpec, write_report
+#: Id columns kept in view when a reader scrolls right, per tidy sheet.
+FROZEN = {"plan": 6, "work": 5, "coverage": 4, "contracts": 1, "shadow_prices": 6, "checks": 1}
+
+
+def write_plan_workbook(path, inputs, tables, checks: pd.DataFrame, run_info: pd.DataFrame, raw=None) -> None:
+    """The output workbook of outputs.md, with the summary's three charts; with ``raw`` (the input as
+    read) also the input copies and the live formulas of the auditor's trail (capacity/output/trail.py)."""
+    from capacity.output import trail
+    from capacity.output.report import write_report
 
     t = tables
+    work = trail.work_frame(inputs, t.work)
+    contracts = t.contracts.assign(signed=t.contracts["signed"].map({True: "Yes", False: "No"}))
+    frames = {"plan": t.plan, "work": work, "coverage": t.coverage, "contracts": contracts}
+    formulas = trail.formulas(inputs, raw, **frames) if raw is not None else {}
+    sheets = _tidy_sheets(t, frames, _checks_for_sheet(checks), run_info)
+    for spec in sheets:  # one shared vocabulary of formats; each sheet takes the columns it has
+        spec.formats = {c: f for c, f in spec.formats.items() if c in spec.frame.columns}
+        spec.freeze_cols = FROZEN.get(spec.name, 0)
+        spec.formulas = {c: f for c, f in formulas.get(spec.name, {}).items() if c in spec.frame.columns}
+    extra = trail.input_copies(raw) if raw is not None else []
+    charts = _summary_charts(inputs, t)
+    write_report(path, sheets + extra, charts=charts, currency=inputs.settings.currency)
+
+
+def _tidy_sheets(t, frames: dict, checks: pd.DataFrame, run_info: pd.DataFrame) -> list:
+    from capacity.output.report import SheetSpec
+
     fte = {c: "fte" for c in ("fte", "onboarded", "exits", "committed_fte")}
     money = {c: "money" for c in ("cost", "fixed_cost", "expected_cost")}
     hours = {c: "hours" for c in ("paid_hours", "productive_hours", "task_hours", "training_hours",
                                   "supervision_hours", "expected_paid_hours", "expected_task_hours")}
     share = {c: "share" for c in ("utilisation", "completion_share", "expected_utilisation")}
     tasks = {c: "number" for c in ("attempted", "completed", "escalated", "lost", "demand")}
-    sheets = [
+    return [
         SheetSpec("summary", _summary_for_sheet(t.summary), note="Headline figures; scenario-weighted "
-                  "(expected) values. Charts: expected FTE by source, completion share by week, cost by source.",
+                  "(expected) values. Cash = staff, onboarding and fixed contract costs; lost value is the "
+                  "notional value of tasks not completed. Charts: expected FTE by source, completion share "
+                  "by week, cost by source.",
                   row_formats={k: ("share" if "share" in k or k == "mip_gap" else "money")
                                for k in t.summary["key"] if k not in ("status", "currency")}),
-        SheetSpec("plan", t.plan, {**fte, **money, **hours, **share, "week": "int", "week_start": "date"},
+        SheetSpec("plan", frames["plan"], {**fte, **money, **hours, **share, "week": "int", "week_start": "date"},
                   note="Headcount, hours and cost by scenario, week, region and unit (contract or source); "
-                       "scenario 'expected' = probability-weighted."),
-        SheetSpec("work", t.work, {**tasks, "week": "int"}, note="Tasks attempted by each unit (rows with none "
-                  "attempted are omitted); completed = success x attempted; escalated and lost failures."),
-        SheetSpec("coverage", t.coverage, {**tasks, **share, "week": "int"},
+                       "scenario 'expected' = probability-weighted. Derived columns are live formulas over "
+                       "the input_ sheets and the decision columns (fte, onboarded, exits)."),
+        SheetSpec("work", frames["work"], {**tasks, **hours, "hours_per_task": "number", "week": "int"},
+                  note="Tasks attempted by each unit (rows with none attempted are omitted); completed = "
+                       "success x attempted; escalated and lost failures; hours per task from the skills "
+                       "sheet. Sorted so that each plan row's work rows are together."),
+        SheetSpec("coverage", frames["coverage"], {**tasks, **share, "week": "int"},
                   note="Demand (cases x tasks per case + escalations arriving), completed, lost."),
-        SheetSpec("contracts", t.contracts, {**fte, **money, **hours, **share, "lock_in_shadow_price": "money"}),
+        SheetSpec("contracts", frames["contracts"], {**fte, **money, **hours, **share,
+                                                     "lock_in_shadow_price": "money"},
+                  note="status: signed before the plan (the input says signed), signed by the plan, or "
+                       "offered, not signed."),
         SheetSpec("shadow_prices", t.shadow_prices, {"value": "money", "week": "int"},
                   note="Duals of the LP (binaries fixed at the optimum), conditional on the scenario; "
                        "zeros omitted. See models/README.md."),
-        SheetSpec("checks", checks, {"largest_violation": "number", "tolerance": "number", "rows_checked": "int"},
-                  note="Each rule recomputed from this workbook's tables and the input."),
-        SheetSpec("run", run_info, note="Provenance of this run."),
+        SheetSpec("checks", checks, {"largest_violation": "sci", "tolerance": "sci", "rows_checked": "int"},
+                  note="Each rule recomputed from this workbook's tables and the input; 'where' names the "
+                       "worst row of a failing check."),
+        SheetSpec("run", run_info, note="Provenance of this run, and the solver's figures."),
     ]
-    for spec in sheets:  # one shared vocabulary of formats; each sheet takes the columns it has
-        spec.formats = {c: f for c, f in spec.formats.items() if c in spec.frame.columns}
-    charts = _summary_charts(inputs, t)
-    write_report(path, sheets, charts=charts, currency=inputs.settings.currency)
+
+
+def _checks_for_sheet(checks: pd.DataFrame) -> pd.DataFrame:
+    """'where' only for a check that fails (a passing check has no place to point at)."""
+    if "where" not in checks or "result" not in checks:
+        return checks
+    return checks.assign(where=checks["where"].where(checks["result"] != "pass", ""))
 
 
 def _summary_for_sheet(summary: pd.DataFrame) -> pd.DataFrame:

@@ -38,7 +38,10 @@ from capacity.output.report_cells import (MAX_CELL_CHARS, NUMBER_FORMATS, AXIS_F
 
 __all__ = [
     "SheetSpec",
+    "GridSheet",
     "ChartSpec",
+    "locate",
+    "part_name",
     "write_report",
     "escape_text",
     "unescape_text",
@@ -109,6 +112,20 @@ class SheetSpec:
     freeze_cols: int = 0
     filter: dict[str, str] = field(default_factory=dict)
     header_notes: dict[str, str] = field(default_factory=dict)
+    #: {column: sequence of formula text or None, aligned with the frame's rows}: a live formula
+    #: (e.g. ``=G2*input_settings!$B$4``) written with the frame's value as its cached result.
+    formulas: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GridSheet:
+    """A sheet copied cell for cell (``cells[row0][col0]``, anchored at A1): the input
+    tables copied into the output as ``input_<sheet>``, at the input's own cell addresses,
+    values only (text escaped, never a formula)."""
+
+    name: str
+    cells: list[list[Any]]
+    note: str = ""
 
 
 @dataclass
@@ -150,8 +167,9 @@ def write_report(
     charts = list(charts)
     money = money_format(currency)
     blocks = [s for s in sheets if isinstance(s, BlockSheet)]
-    plans = _plan_sheets([s for s in sheets if not isinstance(s, BlockSheet)])
-    for b in blocks:
+    grids = [s for s in sheets if isinstance(s, GridSheet)]
+    plans = _plan_sheets([s for s in sheets if not isinstance(s, (BlockSheet, GridSheet))])
+    for b in blocks + grids:
         _check_sheet_name(b.name)
     _check_charts(charts, {p.spec.name: p.name for p in plans if p.part == 1})
 
@@ -171,6 +189,9 @@ def write_report(
         _write_table(ws, plan.frame, plan.spec.formats, plan.spec.row_formats, styles,
                      tables.new(plan.name), plan.note, as_table=not plan.spec.filter)
         _sheet_extras(ws, plan)
+        _write_formulas(ws, plan, styles)
+    for g in grids:
+        _write_grid(book.add_worksheet(g.name), g, styles)
     if charts:
         _write_charts(book, charts, styles, tables, {p.spec.name: p.name for p in plans if p.part == 1})
     book.close()
@@ -236,18 +257,17 @@ def _plan_sheets(sheets: list[SheetSpec]) -> list[_SheetPlan]:
                 raise ValueError(f"sheet {name!r}: format given for missing column {col!r}")
         for key, fmt in spec.row_formats.items():
             _check_format(fmt, f"sheet {name!r} row {key!r}")
-        for col in spec.filter:
+        for col in list(spec.filter) + list(spec.formulas):
             if str(col) not in columns:
-                raise ValueError(f"sheet {name!r}: filter given for missing column {col!r}")
+                raise ValueError(f"sheet {name!r}: filter or formulas given for missing column {col!r}")
+        for col, texts in spec.formulas.items():
+            if len(texts) != len(frame):
+                raise ValueError(f"sheet {name!r}: {len(texts)} formulas for {len(frame)} rows of {col!r}")
         n = len(frame)
         parts = max(1, math.ceil(n / rows_per_sheet))
         base_note = (spec.note or "").strip()
         for part in range(1, parts + 1):
-            if part == 1:
-                part_name = name
-            else:
-                suffix = f"_{part}"
-                part_name = name[: 31 - len(suffix)] + suffix
+            this_name = part_name(name, part)
             lo, hi = (part - 1) * rows_per_sheet, min(n, part * rows_per_sheet)
             note = base_note
             if parts > 1:
@@ -257,7 +277,7 @@ def _plan_sheets(sheets: list[SheetSpec]) -> list[_SheetPlan]:
                          f"data rows per sheet.")
                 note = f"{note}\n{split}" if note else split
             sub = frame.iloc[lo:hi] if parts > 1 else frame
-            plans.append(_SheetPlan(spec, part_name, sub, part, note))
+            plans.append(_SheetPlan(spec, this_name, sub, part, note))
     seen: set[str] = set()
     for p in plans:
         key = p.name.lower()
@@ -351,6 +371,56 @@ def _write_table(ws, frame: pd.DataFrame, formats: dict[str, str], row_formats: 
     ws.freeze_panes(1, 0)
     if note:
         ws.write_comment(0, 0, note[:MAX_CELL_CHARS], {"x_scale": 3, "y_scale": 1.5})
+
+
+def locate(n_rows: int, i) -> tuple:
+    """(sheet part number 1.., Excel row 2..) of data row ``i`` (0-based; an int or an array) of a
+    table of ``n_rows`` rows split as :func:`write_report` splits it over ``name``, ``name_2``, ..."""
+    per = MAX_ROWS - 1
+    return i // per + 1, i % per + 2
+
+
+def part_name(name: str, part: int) -> str:
+    """The sheet name of part ``part`` of table ``name`` (as :func:`_plan_sheets` names them)."""
+    if part == 1:
+        return name
+    suffix = f"_{part}"
+    return name[: 31 - len(suffix)] + suffix
+
+
+def _write_formulas(ws, plan: _SheetPlan, styles: Styles) -> None:
+    """Overwrite the cells of formula columns with live formulas whose cached value is the frame's."""
+    spec, frame = plan.spec, plan.frame
+    if not spec.formulas:
+        return
+    names = [str(c) for c in frame.columns]
+    offset = (plan.part - 1) * (MAX_ROWS - 1)  # rows of the earlier parts
+    for col, texts in spec.formulas.items():
+        j = names.index(col)
+        fmt = styles.get(spec.formats.get(col))
+        values = frame.iloc[:, j].tolist()
+        texts = list(texts)[offset: offset + len(frame)]
+        wf = ws.write_formula
+        for i, (f, v) in enumerate(zip(texts, values)):
+            if f and v is not None and v == v:  # an undefined figure (NaN) stays a blank cell
+                wf(i + 1, j, f, fmt, v)
+
+
+def _write_grid(ws, grid: GridSheet, styles: Styles) -> None:
+    head = styles.header()
+    date_fmt = styles.get("date")
+    width: dict[int, int] = {}
+    for r, row in enumerate(grid.cells):
+        for c, v in enumerate(row):
+            if v is None or (isinstance(v, str) and v == ""):
+                continue
+            write_any(ws, r, c, v, head if r == 0 else None, date_fmt)
+            width[c] = max(width.get(c, 8), min(40, len(as_text(v)) + 2))
+    for c, w in width.items():
+        ws.set_column(c, c, w)
+    ws.freeze_panes(1, 0)
+    if grid.note:
+        ws.write_comment(0, 0, grid.note[:MAX_CELL_CHARS], {"x_scale": 3, "y_scale": 1.5})
 
 
 def _sheet_extras(ws, plan: _SheetPlan) -> None:

@@ -24,6 +24,7 @@ NUMBER_FORMATS: dict[str, str | None] = {
     "share": "0.0%",
     "int": "#,##0",
     "number": "#,##0.00",
+    "sci": "0.0E+00",
     "date": "yyyy-mm-dd",
     "text": "@",
     "money": None,

@@ -153,8 +153,10 @@ def _contract_plan(inputs: Inputs, ix, result, wk: pd.DataFrame) -> pd.DataFrame
     df = grid.to_frame(index=False)
     keys = ["contract", "week", "scenario"]
     df["fte"] = _values(result, "N", df, keys)
-    df["onboarded"] = _values(result, "Ninc", df, keys)
-    df["exits"] = _values(result, "Ndec", df, keys)
+    df["onboarded"], df["exits"] = net_changes(
+        df, ["contract", "week"], _values(result, "Ninc", df, keys), _values(result, "Ndec", df, keys),
+        df["contract"].map(con["lead_weeks"]).to_numpy(int), df["contract"].map(con["notice_weeks"]).to_numpy(int),
+        inputs.settings.reveal_week)
     th = wk[wk["unit"].isin(con.index)].groupby(["unit", "week", "scenario"])["task_hours"].sum()
     df["task_hours"] = th.reindex(pd.MultiIndex.from_frame(df[keys])).fillna(0.0).to_numpy()
     df["training_hours"] = 0.0
@@ -170,8 +172,11 @@ def _regional_plan(inputs: Inputs, ix, result, wk: pd.DataFrame) -> pd.DataFrame
     keys = ["source", "region", "week", "scenario"]
     df = ix.regional[keys].copy()
     df["fte"] = _values(result, "F", df, keys)
-    df["onboarded"] = _values(result, "O", df, keys)
-    df["exits"] = _values(result, "X", df, keys)
+    neutral = df["source"].map(src["onboarding_cost"]).to_numpy(dtype=float) <= 0
+    df["onboarded"], df["exits"] = net_changes(
+        df, ["source", "region", "week"], _values(result, "O", df, keys), _values(result, "X", df, keys),
+        df["source"].map(src["lead_weeks"]).to_numpy(int), df["source"].map(src["notice_weeks"]).to_numpy(int),
+        inputs.settings.reveal_week, neutral)
     th = wk[~wk["unit"].isin(inputs.contracts.index)].groupby(["unit", "region", "week", "scenario"])["task_hours"].sum()
     idx = pd.MultiIndex.from_frame(df[keys])
     df["task_hours"] = th.reindex(idx).fillna(0.0).to_numpy()
@@ -190,6 +195,31 @@ def _regional_plan(inputs: Inputs, ix, result, wk: pd.DataFrame) -> pd.DataFrame
                   + df["source"].map(src["onboarding_cost"]).to_numpy(dtype=float) * df["onboarded"])
     df["kind"] = df["source"].map(src["kind"])
     return df.rename(columns={"source": "unit"})
+
+
+def net_changes(frame: pd.DataFrame, keys: list[str], inc: np.ndarray, dec: np.ndarray, lag_inc: np.ndarray,
+                lag_dec: np.ndarray, reveal_week: int, where: np.ndarray | bool = True
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The tie-break for simultaneous increases and decreases (models/README.md#tie-break).
+
+    The LP is indifferent between (inc, dec) and (inc - m, dec - m) for
+    0 <= m <= min(inc, dec): headcount is unchanged, and eq 1/6 (stock),
+    eq 5/9 (ramps) and eq 8 (cohorts) only get looser, eq 10 training hours
+    only fall. Where the change is cost-neutral (contracts; regional sources
+    without an onboarding cost) both are reduced by m = min(inc, dec), so the
+    unit-week reports starters or leavers, not both; the objective is
+    unchanged. Eq 14: where either decision is taken before ``reveal_week``
+    (week - lag < reveal_week) it is the same in every scenario, so m is the
+    smallest over the scenarios of that unit-week (``keys`` without the
+    scenario) and stays the same in each.
+    """
+    m = np.where(where & (inc > EPS) & (dec > EPS), np.minimum(inc, dec), 0.0)
+    week = frame["week"].to_numpy(dtype=int)
+    tied = (week - lag_inc < reveal_week) | (week - lag_dec < reveal_week)
+    if tied.any():
+        common = pd.Series(m).groupby([frame[k].to_numpy() for k in keys]).transform("min").to_numpy()
+        m = np.where(tied, common, m)
+    return inc - m, dec - m
 
 
 def _shadow_prices(result) -> pd.DataFrame:
@@ -229,11 +259,11 @@ def _contracts(inputs: Inputs, result, plan: pd.DataFrame, shadow: pd.DataFrame)
     df = pd.DataFrame({
         "contract": con.index,
         "source": con["source"].to_numpy(),
-        "status": con["status"].to_numpy(),
         "signed": _signed(con, y, L, exp),
         "committed_fte": L.to_numpy(),
         "fixed_cost": con["fixed_cost"].to_numpy(dtype=float) * y.round().to_numpy(),
     })
+    df.insert(2, "status", status_words(con["status"].to_numpy(), df["signed"].to_numpy()))
     e = exp.reindex(con.index).fillna(0.0)
     df["expected_cost"] = df["fixed_cost"].to_numpy() + e["cost"].to_numpy()
     df["expected_paid_hours"] = e["paid_hours"].to_numpy()
@@ -242,6 +272,18 @@ def _contracts(inputs: Inputs, result, plan: pd.DataFrame, shadow: pd.DataFrame)
     # expected saving per FTE-week of the locked term (mean over the term's weeks)
     df["lock_in_shadow_price"] = (lock_sum.reindex(con.index).fillna(0.0) / term).to_numpy()
     return df[CONTRACT_COLUMNS].reset_index(drop=True)
+
+
+SIGNED_BEFORE, SIGNED_BY_PLAN, NOT_SIGNED = "signed before the plan", "signed by the plan", "offered, not signed"
+
+
+def status_words(input_status, signed) -> np.ndarray:
+    """The contracts sheet's status: one word per contract, from the input's status and the plan's y.
+
+    ``signed before the plan`` (the input says signed), ``signed by the plan``
+    (an option the plan signs), ``offered, not signed``."""
+    input_status, signed = np.asarray(input_status), np.asarray(signed, dtype=bool)
+    return np.where(input_status == "signed", SIGNED_BEFORE, np.where(signed, SIGNED_BY_PLAN, NOT_SIGNED))
 
 
 def _signed(con: pd.DataFrame, y: pd.Series, L: pd.Series, exp: pd.DataFrame) -> np.ndarray:
@@ -311,9 +353,9 @@ def _summary(inputs: Inputs, result, plan: pd.DataFrame, coverage: pd.DataFrame,
         ("fixed_cost", e["fixed"]),
         ("expected_lost_value", e["lost_value"]),
         ("expected_total_cost", sum(e.values())),
+        ("expected_cash_cost", sum(e.values()) - e["lost_value"]),
         ("expected_completion_share", float(cov["completed"].sum()) / demand if demand > EPS else 1.0),
         ("mip_gap", result.gap),
-        ("best_bound", result.bound),
         ("currency", inputs.settings.currency),
     ]
     for kind, cost in exp.groupby("kind", sort=False)["cost"].sum().items():

@@ -115,16 +115,21 @@ def check_coverage(d: Diffs, inputs, t: Table) -> None:
 
 # ---- contracts --------------------------------------------------------------
 def _contract_rows(d: Diffs, con: pd.DataFrame, t: Table) -> None:
-    """One row per contract of the input, with the input's source and status."""
+    """One row per contract of the input, with the input's source, and the status word that the
+    input's status and the row's signed give (results.status_words)."""
+    from capacity.output.results import status_words
+
     c = t.frame
-    for i, (cid, source, status) in enumerate(zip(c["contract"], c["source"], c["status"])):
+    for i, (cid, source, status, signed) in enumerate(zip(c["contract"], c["source"], c["status"], c["signed"])):
         if cid not in con.index:
             d.add(f"{t.cell(i, 'contract')}: contract '{cid}' is not in the input")
             continue
-        for col, want in (("source", con.at[cid, "source"]), ("status", con.at[cid, "status"])):
+        word = str(status_words([con.at[cid, "status"]], [signed])[0])
+        for col, want, why in (("source", con.at[cid, "source"], "the input says"),
+                               ("status", word, f"the input's status {con.at[cid, 'status']!r} and signed give")):
             got = source if col == "source" else status
             if got != want:
-                d.add(f"{t.cell(i, col)}: {col} is {got!r}, but the input says {want!r}")
+                d.add(f"{t.cell(i, col)}: {col} is {got!r}, but {why} {want!r}")
     for cid in sorted(set(con.index) - set(c["contract"])):
         d.add(f"contracts: no row for contract '{cid}'")
 
@@ -166,6 +171,7 @@ def _summary_figures(inputs, tables: dict[str, Table]) -> dict[str, float]:
         "fixed_cost": costs["fixed"],
         "expected_lost_value": costs["lost_value"],
         "expected_total_cost": costs["total"],
+        "expected_cash_cost": costs["total"] - costs["lost_value"],
         "expected_completion_share": float(ce["completed"].sum()) / demand if demand > 1e-9 else 1.0,
     }
     for kind_name, cost in exp.groupby("kind", sort=False)["cost"].sum().items():
@@ -174,9 +180,8 @@ def _summary_figures(inputs, tables: dict[str, Table]) -> dict[str, float]:
 
 
 def _summary_vs_run(d: Diffs, t: Table, s: dict, pos: dict, run: dict) -> None:
-    """The summary's objective, status, bound and gap are the run sheet's."""
-    for key, run_key in (("objective", "objective"), ("status", "solver_status"), ("best_bound", "best_bound"),
-                         ("mip_gap", "mip_gap")):
+    """The summary's objective, status and gap are the run sheet's (the bound is in the run sheet only)."""
+    for key, run_key in (("objective", "objective"), ("status", "solver_status"), ("mip_gap", "mip_gap")):
         a, b = s.get(key), run.get(run_key)
         if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
             d.compare(t, "value", np.array([pos[key]]), [a], [b], f"the run sheet's {run_key}",

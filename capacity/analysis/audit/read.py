@@ -64,6 +64,12 @@ def read_table(raw, name: str, problems: list[str]) -> Table:
         cells = raw.sheets[part].cells
         if not cells:
             raise file_error(f"{raw.path}: sheet '{part}' is empty; not an output workbook of capacity plan")
+        stale = raw.sheets[part].formula_without_value
+        if stale:
+            r0, c0 = min(stale)
+            problems.append(f"{part}!{col_letter(c0)}{r0 + 1}: {len(stale):,} formula cell(s) of sheet '{part}' "
+                            "have no calculated value (saved by a program that does not calculate); open the "
+                            "workbook in Excel or LibreOffice and save it")
         head = [unescape_text(h.strip()) if isinstance(h, str) else h for h in cells[0]]
         while head and head[-1] in ("", None):
             head.pop()
@@ -111,10 +117,11 @@ def _type_columns(t: Table, problems: list[str]) -> None:
             continue
         if c == "signed":
             vals = df[c].tolist()
+            yes_no = {"Yes": True, "No": False}
             for i, v in enumerate(vals):
-                if not isinstance(v, bool):
-                    problems.append(f"{t.cell(i, c)}: signed must be TRUE or FALSE, got {v!r}")
-            df[c] = [bool(v) if isinstance(v, bool) else False for v in vals]
+                if not isinstance(v, bool) and v not in yes_no:
+                    problems.append(f"{t.cell(i, c)}: signed must be Yes or No, got {v!r}")
+            df[c] = [v if isinstance(v, bool) else yes_no.get(v, False) for v in vals]
             continue
         numbers = np.full(len(df), np.nan)
         for i, v in enumerate(df[c].tolist()):

@@ -138,7 +138,10 @@ def plan(ctx, workbook: Path, output: Path | None, time_limit, mip_gap, threads)
 
 
 def _summary_text(res) -> str:
-    """The short summary table printed on stdout."""
+    """The short summary table printed on stdout: cash apart from notional lost value, the range
+    across scenarios, and one status word per contract."""
+    from capacity.output.results import scenario_costs
+
     t = res.tables
     s = dict(zip(t.summary["key"], t.summary["value"]))
     cur = s.get("currency", "")
@@ -146,15 +149,26 @@ def _summary_text(res) -> str:
     def money(x):
         return f"{cur} {x:,.0f}"
 
-    rows = [("status", s["status"]), ("objective (expected cost)", money(s["objective"]))]
-    rows += [(f"  staff cost: {key.split(':', 1)[1]}", money(value)) for key, value in s.items()
+    rows = [("status", s["status"]), ("objective (expected cost)", money(s["objective"])),
+            ("  expected cash cost", money(s["expected_cash_cost"]))]
+    rows += [(f"    staff: {key.split(':', 1)[1]}", money(value)) for key, value in s.items()
              if key.startswith("expected_cost:")]
-    rows += [("  fixed contract costs", money(s["fixed_cost"])), ("  lost value", money(s["expected_lost_value"])),
+    rows += [("    fixed contract costs", money(s["fixed_cost"])),
+             ("  lost value (notional, not spent)", money(s["expected_lost_value"])),
              ("expected completion share", f"{s['expected_completion_share']:.1%}")]
+    sc = scenario_costs(res.inputs, t.plan, t.coverage, t.contracts)
+    if len(sc) > 1:
+        cash = sc["total"] - sc["lost_value"]
+        worst = int(sc["total"].to_numpy().argmax())
+        rows.append(("cash cost by scenario", f"{money(cash.min())} to {money(cash.max())}"))
+        rows.append(("worst scenario", f"{sc['scenario'].iat[worst]}: {money(sc['total'].iat[worst])} "
+                                       f"(cash {money(cash.iat[worst])})"))
     for row in t.contracts.itertuples(index=False):
         util = "-" if row.expected_utilisation != row.expected_utilisation else f"{row.expected_utilisation:.1%}"
-        rows.append((f"contract {row.contract}", f"{'signed' if row.signed else 'not signed'}, committed "
-                     f"{row.committed_fte:,.0f} FTE, expected utilisation {util}"))
+        level = f"committed {row.committed_fte:,.0f} FTE for its initial term" if row.committed_fte > 0.5 \
+            else "no committed level"
+        rows.append((f"contract {row.contract}", f"{row.status}, {level}, expected utilisation {util}"
+                     if row.signed else f"{row.status}"))
     if t.plan.empty or float(t.plan["fte"].abs().max()) == 0.0:
         rows.append(("staffing", "nobody (no FTE in any week or scenario)"))
     width = max(len(k) for k, _ in rows) + 2

@@ -105,7 +105,7 @@ def _summary_charts(inputs, t) -> list:
         ChartSpec("summary", "D20", "line", "Expected completion share by week", share, y_title="share completed",
                   x_title="week", y_format="share"),
         ChartSpec("summary", "D38", "bar", "Expected cost by source (incl. fixed contract costs)", cost,
-                  x_title=inputs.settings.currency),
+                  x_title=f"{inputs.settings.currency}, millions", y_format="money_m"),
     ]
     return [ch for ch in charts if _has_series(ch.data)]
 

@@ -28,6 +28,7 @@ NUMBER_FORMATS: dict[str, str | None] = {
     "date": "yyyy-mm-dd",
     "text": "@",
     "money": None,
+    "money_m": None,
 }
 _CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 AXIS_FORMATS = {"share": "0%"}
@@ -94,6 +95,8 @@ class Styles:
     def num_format(self, name: str | None) -> str | None:
         if name is None:
             return None
+        if name == "money_m":  # millions, for chart axes: 229,525,386 -> £229.5m
+            return self.money.replace("#,##0", '#,##0.0,,"m"', 1) if "#,##0" in self.money else self.money
         return self.money if name == "money" else NUMBER_FORMATS[name]
 
     def header(self):

@@ -15,6 +15,8 @@ def write_plan_workbook(path, inputs, tables, checks: pd.DataFrame, run_info: pd
     """The output workbook of outputs.md, with the summary's three charts; with ``raw`` (the input as
     read) also the input copies and the live formulas of the auditor's trail (capacity/output/trail.py)."""
     from capacity.output import trail
+    from capacity.output.glossary import header_note
+    from capacity.output.read_me_first import read_me_first_sheet
     from capacity.output.report import write_report
 
     t = tables
@@ -27,9 +29,13 @@ def write_plan_workbook(path, inputs, tables, checks: pd.DataFrame, run_info: pd
         spec.formats = {c: f for c, f in spec.formats.items() if c in spec.frame.columns}
         spec.freeze_cols = FROZEN.get(spec.name, 0)
         spec.formulas = {c: f for c, f in formulas.get(spec.name, {}).items() if c in spec.frame.columns}
+        if spec.name not in ("summary", "run"):
+            notes = {str(c): header_note(str(c), spec.name, inputs.settings.currency) for c in spec.frame.columns}
+            spec.header_notes = {c: n for c, n in notes.items() if n}
+    first = [read_me_first_sheet(inputs, t, checks)]
     extra = trail.input_copies(raw) if raw is not None else []
     charts = _summary_charts(inputs, t)
-    write_report(path, sheets + extra, charts=charts, currency=inputs.settings.currency)
+    write_report(path, first + sheets + extra, charts=charts, currency=inputs.settings.currency)
 
 
 def _tidy_sheets(t, frames: dict, checks: pd.DataFrame, run_info: pd.DataFrame) -> list:

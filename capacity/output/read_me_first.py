@@ -100,8 +100,8 @@ def _status(tables, checks: pd.DataFrame) -> str:
     audit = (f"all {len(checks)} audit checks pass" if len(failed) == 0 else
              f"{len(failed)} of {len(checks)} audit checks FAIL ({names(list(failed['check']))})")
     return (f"Solver status: {s.get('status', '?')}{gap_text}; {audit}. Every figure is traced: see the input_* "
-            f"sheets (copies of the input) and the checks sheet; `capacity explain OUT.xlsx SHEET!CELL` prints "
-            f"how a figure is derived from input cells.")
+            "sheets (copies of the input) and the checks sheet; the command 'capacity explain OUT.xlsx SHEET!CELL' "
+            "prints how a figure is derived from input cells.")
 
 
 # ---------------------------------------------------------------------------------------------------

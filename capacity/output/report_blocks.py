@@ -25,8 +25,12 @@ from capacity.output.report_cells import MAX_CELL_CHARS, Styles, escape_text, is
 #: ``formats``, a NUMBER_FORMATS name per column; ``blank`` is an empty row.
 BLOCK_KINDS = ("title", "heading", "text", "bullet", "table", "blank")
 
-#: Width of the text column (characters); long sentences wrap inside it.
-TEXT_WIDTH = 110
+#: Text rows span the first TEXT_COLS columns (merged), FIRST_WIDTH + (TEXT_COLS - 1) x COL_WIDTH
+#: characters wide; long sentences wrap inside. Small tables use the same columns.
+TEXT_COLS = 8
+FIRST_WIDTH = 30
+COL_WIDTH = 14
+TEXT_WIDTH = FIRST_WIDTH + (TEXT_COLS - 1) * COL_WIDTH
 
 
 @dataclass
@@ -80,7 +84,7 @@ def write_block_sheet(book, sheet: BlockSheet, styles: Styles) -> None:
     """Lay out ``sheet.blocks`` on a new worksheet of ``book``."""
     ws = book.add_worksheet(sheet.name)
     fmt = _formats(book, styles)
-    widths: dict[int, float] = {0: TEXT_WIDTH}
+    widths: dict[int, float] = {0: FIRST_WIDTH, **{c: COL_WIDTH for c in range(1, TEXT_COLS)}}
     r = 0
     for b in sheet.blocks:
         if b.kind == "blank":
@@ -89,8 +93,8 @@ def write_block_sheet(book, sheet: BlockSheet, styles: Styles) -> None:
             r = _write_block_table(ws, r, b, fmt, styles, widths) + 1
         else:
             s = escape_text(("\u2022 " if b.kind == "bullet" else "") + str(b.text))[:MAX_CELL_CHARS]
-            ws.write_string(r, 0, s, fmt[b.kind])
-            lines = max(1, -(-len(s) // TEXT_WIDTH) + s.count("\n"))
+            ws.merge_range(r, 0, r, TEXT_COLS - 1, s, fmt[b.kind])
+            lines = max(1, -(-len(s) // int(TEXT_WIDTH * 1.1)) + s.count("\n"))
             if lines > 1 and b.kind in ("text", "bullet"):
                 ws.set_row(r, 15 * lines)
             r += 1 + (b.kind == "title")
@@ -99,6 +103,8 @@ def write_block_sheet(book, sheet: BlockSheet, styles: Styles) -> None:
     if sheet.note:
         ws.write_comment(0, 0, sheet.note[:MAX_CELL_CHARS], {"x_scale": 3, "y_scale": 1.5})
     ws.hide_gridlines(2)
+    ws.fit_to_pages(1, 0)  # printed: one page wide, as many pages long as it takes
+    ws.set_landscape()
 
 
 def _formats(book, styles: Styles) -> dict[str, Any]:
@@ -121,7 +127,9 @@ def _write_block_table(ws, r: int, b: Block, fmt, styles: Styles, widths: dict[i
     frame = b.table
     for j, col in enumerate(frame.columns):
         ws.write_string(r, j, escape_text(str(col)), fmt["th"])
-        if j > 0:
+        if len(str(col)) > COL_WIDTH:
+            ws.set_row(r, 30)
+        if j >= TEXT_COLS:
             widths[j] = max(widths.get(j, 0), min(40.0, max(12.0, len(str(col)) + 2)))
     date_fmt = styles.get("date")
     for i in range(len(frame)):

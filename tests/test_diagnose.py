@@ -4,6 +4,8 @@ mapping, `capacity plan` on the infeasible example (exit 3, diagnostic workbook)
 from __future__ import annotations
 
 import importlib.util
+import shutil
+import subprocess
 from pathlib import Path
 
 import openpyxl
@@ -134,7 +136,7 @@ def test_feasible_inputs_have_no_conflicts(small_path, source):
 # --------------------------------------------------------------------------- elastic mapping
 def test_elastic_mapping_of_the_example(tmp_path):
     inp = _inputs(tmp_path, _build().infeasible_tables())
-    d = D.diagnose(inp)
+    d = D.diagnose(inp, remedies=False)
     el = d.table[d.table["found_by"] == D.FOUND_ELASTIC]
     assert set(el["family"]) == {"demand.completion"} and set(el["equation"]) == {"13"}
     row = el[(el["scenario"] == "high") & (el["week"] == 5)].iloc[0]
@@ -155,6 +157,17 @@ def test_elastic_mapping_when_no_presolve_check_sees_it(tmp_path):
     assert set(d.table["input_cells"]) <= {"availability!G2", "availability!H2"}
     assert set(d.table["unit"]) == {"eho"} and set(d.table["region"]) == {"north"}
     assert any("eho in region north" in x and "availability!G2:H2" in x for x in d.lines)
+    # remedies: week 6, scenario high, needs 0.9 x 76 = 68.4 complex tasks completed; EHOs (95%) must
+    # attempt x with 0.95x + 0.8(76 - x) >= 68.4, x >= 50.67 tasks x 1.5 h = 76 h = 2.53 FTE: 2.6 at
+    # 0.1 FTE steps. The target: the 1 EHO does 30 h / 1.5 h = 20 tasks, 19 completed; hires the other
+    # 56 at 80%, 44.8: 63.8 / 76 = 83.95% -> at most 83.9% at 0.1-point steps (84% has no plan).
+    eho = [r for r in d.remedies if r.lever.kind == "availability" and "eho" in r.lever.subject]
+    assert len(eho) == 1 and eho[0].needed == pytest.approx(2.6) and eho[0].short == pytest.approx(2.5)
+    assert eho[0].lever.cells == ["availability!G2", "availability!H2"] and eho[0].lever.current == [1, 1]
+    target = [r for r in d.remedies if r.lever.kind == "target"][0]
+    assert (target.needed, target.short) == (pytest.approx(0.839), pytest.approx(0.84))
+    assert target.lever.cells == ["work_types!E2"]
+    assert d.lines[0].startswith("No plan is possible.") and "Why:" in d.lines
 
 
 def test_table_columns_and_cell_ranges():
@@ -174,9 +187,15 @@ def test_example_is_what_the_script_builds(tmp_path):
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
 
 
-def test_plan_on_the_infeasible_example_explains_and_exits_3(tmp_path):
-    out = tmp_path / "diagnosis.xlsx"
-    r = CliRunner().invoke(main, ["plan", str(EXAMPLE), "-o", str(out)])
+@pytest.fixture(scope="module")
+def example_plan(tmp_path_factory):
+    """`capacity plan` on the infeasible example: (click result, diagnosis workbook path)."""
+    out = tmp_path_factory.mktemp("diagnosis") / "diagnosis.xlsx"
+    return CliRunner().invoke(main, ["plan", str(EXAMPLE), "-o", str(out)]), out
+
+
+def test_plan_on_the_infeasible_example_explains_and_exits_3(example_plan):
+    r, out = example_plan
     assert r.exit_code == 3, r.output
     err = r.stderr
     assert "infeasible" in err and "eq 13" in err
@@ -195,4 +214,62 @@ def test_plan_on_the_infeasible_example_explains_and_exits_3(tmp_path):
     assert all("work_types!E2" in c and "skills!D9" in c for c in pre["input_cells"])
     run = dict(r[:2] for r in list(book["run"].values)[1:])
     assert run["solver_status"] == "infeasible"
-    assert not list(tmp_path.glob("*.tmp*"))
+    assert not list(out.parent.glob("*.tmp*"))
+
+
+# the example's two remedies, by hand: with no EHO in the north in weeks 5-6 only hires (80%) can do
+# complex work, so a target of at most 80% has a plan (80.1% none); or EHOs: week 6, scenario high,
+# 0.9 x 76 = 68.4 completed needs 0.95x + 0.8(76 - x) >= 68.4, x >= 50.67 tasks x 1.5 h = 76 h
+# = 2.53 FTE -> 2.6 FTE at 0.1 FTE steps.
+TARGET_LINE = "  1. Lower the completion target for complex work (work_types!E2) from 90% to at most 80% "
+EHO_LINE = ("  2. Raise the availability of eho in region north in weeks 5–6 (availability!G2:H2) from 0 FTE to "
+            "at least 2.6 FTE each week ")
+
+
+def test_plan_stderr_puts_the_ranked_remedies_first(example_plan):
+    lines = example_plan[0].stderr.splitlines()
+    first = lines.index(next(x for x in lines if x.startswith("the model is infeasible")))
+    assert lines[first + 1].startswith("No plan is possible. Each of these changes alone")
+    assert lines[first + 2].startswith(TARGET_LINE) and "[relative change 11.1%]" in lines[first + 2]
+    assert lines[first + 3].startswith(EHO_LINE) and "[relative change 100%]" in lines[first + 3]
+    assert lines[first + 4].startswith("Not enough alone") and "the availability of hire" in lines[first + 4]
+    assert lines.index("Why:") > first + 4
+
+
+def _cells(ws) -> list:
+    return [tuple(c for c in row if c is not None) for row in ws.values]
+
+
+def test_diagnosis_workbook_opens_on_read_me_first(example_plan):
+    book = openpyxl.load_workbook(example_plan[1], read_only=True)
+    assert book.sheetnames == ["read_me_first", "infeasibility", "remedies", "diagnosis", "run"]
+    rows = [r for r in _cells(book["read_me_first"]) if r]
+    text = "\n".join(" | ".join(map(str, r)) for r in rows)
+    assert rows[0] == ("No plan: the input has no feasible staffing plan",)
+    assert ("\u2022 In region north, weeks 5–6 (scenarios low and high), the completion target for complex work, "
+            "90% (work_types!E2), cannot be met: the staff who can do complex work then complete at most 80% of "
+            "the tasks they attempt.") in text
+    head = rows.index(next(r for r in rows if r[0] == "change (smallest first)"))
+    assert rows[head][1:6] == ("input cell(s) to edit", "value now", "value needed", "how it was found",
+                               "relative change")
+    assert rows[head + 1][:4] == ("1. Lower the completion target for complex work", "work_types!E2", "90%",
+                                  "at most 80%")
+    assert rows[head + 1][4].endswith("80% has a plan, 80.1% none")
+    assert rows[head + 1][5] == "11.1%"  # (90 - 80) / 90
+    assert rows[head + 2][:4] == ("2. Raise the availability of eho in region north, each of weeks 5–6",
+                                  "availability!G2:H2", "0 FTE", "at least 2.6 FTE")
+    assert "Run capacity validate infeasible-example.xlsx, then capacity plan infeasible-example.xlsx again." in text
+    remedies = pd.DataFrame(list(book["remedies"].values)[1:], columns=next(book["remedies"].values))
+    assert list(remedies["rank"][:2]) == [1, 2] and remedies["rank"][2:].isna().all()
+    assert list(remedies["needed"][:2]) == [pytest.approx(0.8), pytest.approx(2.6)]
+    assert set(remedies["status"][2:]) == {D.NOT_ENOUGH}
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+def test_libreoffice_opens_the_diagnosis(example_plan, tmp_path):
+    profile = tmp_path / "lo_profile"
+    proc = subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to",
+                           "pdf", "--outdir", str(tmp_path), str(example_plan[1])],
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "diagnosis.pdf").stat().st_size > 10_000

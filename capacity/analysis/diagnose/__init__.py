@@ -49,26 +49,36 @@ Two layers (models/README.md#elastic):
    plain lines.
 
 :func:`diagnose` puts both together in a :class:`Diagnosis` (``.lines`` in
-plain words, ``.table`` for the ``infeasibility`` sheet);
-:func:`write_diagnosis` writes the diagnostic workbook.
+plain words, ``.table`` for the ``infeasibility`` sheet) and adds what would
+make a plan possible: the levers a planner can pull (:mod:`.levers`: targets,
+availability, lead times, terms, ramps, contracts), each with the value it
+would take, found by re-solving the model with the value changed and ranked
+by the relative change (:mod:`.remedies`). :func:`write_diagnosis` writes
+the diagnostic workbook: ``read_me_first`` (:mod:`.sheet`), ``infeasibility``,
+``remedies``, ``diagnosis`` and ``run``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from capacity.io.inputs import Inputs
 
 from .elastic import FOUND_ELASTIC, TABLE_COLUMNS, elastic_lines, family_inputs, elastic_rows, elastic_violations_of
+from .levers import Lever, candidate_levers
 from .limits import contract_limits, regional_limits
 from .presolve import (FOUND_PRESOLVE, Conflict, conflict_lines, completion_above_success_rate,
                        completion_unreachable, presolve_conflicts)
+from .remedies import BUDGET_S, FIXES, NOT_COMPUTED, NOT_ENOUGH, Remedy, find_remedies, remedy_lines
+from .sheet import why_sentences
 from .text import compress_cells, week_ranges
 
-__all__ = ["Conflict", "Diagnosis", "FOUND_ELASTIC", "FOUND_PRESOLVE", "TABLE_COLUMNS", "completion_above_success_rate",
-           "completion_unreachable", "compress_cells", "conflict_lines", "contract_limits", "diagnose", "elastic_rows",
+__all__ = ["Conflict", "Diagnosis", "FIXES", "FOUND_ELASTIC", "FOUND_PRESOLVE", "Lever", "NOT_COMPUTED", "NOT_ENOUGH",
+           "Remedy", "TABLE_COLUMNS", "candidate_levers", "completion_above_success_rate", "completion_unreachable",
+           "compress_cells", "conflict_lines", "contract_limits", "diagnose", "elastic_rows", "find_remedies",
            "presolve_conflicts", "regional_limits", "week_ranges", "write_diagnosis"]
 MAX_LINES = 12  # printed per part; the sheet has every row
 
@@ -79,6 +89,9 @@ class Diagnosis:
     table: pd.DataFrame
     conflicts: list = field(default_factory=list)
     families: list = field(default_factory=list)
+    remedies: list = field(default_factory=list)   # Remedy, ranked
+    why: list = field(default_factory=list)        # which rule cannot be met, where, when (sentences)
+    source: str = ""                               # the input workbook's file name
 
     @property
     def certain(self) -> bool:
@@ -95,12 +108,15 @@ def _conflict_table(conflicts: list[Conflict]) -> pd.DataFrame:
 
 
 def diagnose(inputs: Inputs, result=None, *, conflicts: list[Conflict] | None = None,
-             elastic: bool = True) -> Diagnosis:
-    """Explain why ``inputs`` give an infeasible model.
+             elastic: bool = True, remedies: bool = True, budget_s: float = BUDGET_S,
+             threads: int | None = None) -> Diagnosis:
+    """Explain why ``inputs`` give an infeasible model, and what would make a plan possible.
 
     ``result``: the infeasible :class:`capacity.model.solve.SolveResult` (its
     ``infeasibility`` slacks and ``infeasible_families`` are used); without
-    one, the elastic model is solved here when ``elastic``.
+    one, the elastic model is solved here when ``elastic``. ``remedies``:
+    find the ranked remedies (re-solves, within ``budget_s`` seconds in all);
+    their lines come first.
     """
     conflicts = presolve_conflicts(inputs) if conflicts is None else conflicts
     viol = getattr(result, "infeasibility", None)
@@ -108,6 +124,22 @@ def diagnose(inputs: Inputs, result=None, *, conflicts: list[Conflict] | None = 
         viol = elastic_violations_of(inputs)
     families = list(getattr(result, "infeasible_families", None) or [])
     erows = elastic_rows(inputs, viol)
+    lines = _explanation(inputs, conflicts, erows, families)
+    parts = [t for t in (_conflict_table(conflicts), erows) if len(t)]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TABLE_COLUMNS)
+    found = find_remedies(inputs, candidate_levers(inputs, table), budget_s=budget_s, threads=threads) \
+        if remedies else []
+    if found:
+        lines = remedy_lines(found) + ["Why:"] + ["  " + x for x in lines]
+    d = Diagnosis(lines=lines, table=table, conflicts=conflicts, families=families, remedies=found,
+                  source=Path(inputs.origin.path).name if inputs.origin.path else "")
+    d.why = why_sentences(inputs, d)
+    return d
+
+
+def _explanation(inputs: Inputs, conflicts: list[Conflict], erows: pd.DataFrame, families: list) -> list[str]:
+    """Why there is no plan, in plain lines: the pre-solve conflicts, the elastic model's slacks and
+    the rule families that cannot all hold."""
     lines = []
     if conflicts:
         lines.append(f"The inputs conflict ({len(conflicts)} region-week-scenario row"
@@ -125,8 +157,8 @@ def diagnose(inputs: Inputs, result=None, *, conflicts: list[Conflict] | None = 
             if len(el) <= 5:
                 lines += ["  " + x for x in el]
         else:
-            lines.append("The smallest changes that make a plan possible (elastic model: penalised slack on "
-                         "the hard rules):")
+            lines.append("The elastic model (penalised slack on the hard rules) makes a plan possible by "
+                         "relaxing:")
             lines += ["  " + x for x in el[:MAX_LINES]]
             if len(el) > MAX_LINES:
                 lines.append(f"  ... and {len(el) - MAX_LINES} more (every row is in the infeasibility sheet)")
@@ -136,23 +168,33 @@ def diagnose(inputs: Inputs, result=None, *, conflicts: list[Conflict] | None = 
     if not lines:
         lines.append("The model is infeasible but no explanation could be found (the elastic model did not "
                      "solve); check the completion targets (work_types min_completion_share) first.")
-    parts = [t for t in (_conflict_table(conflicts), erows) if len(t)]
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TABLE_COLUMNS)
-    return Diagnosis(lines=lines, table=table, conflicts=conflicts, families=families)
+    return lines
 
 
 def write_diagnosis(path, diagnosis: Diagnosis, run_info: pd.DataFrame | None = None,
                     currency: str = "GBP") -> None:
-    """The diagnostic workbook: sheets ``infeasibility`` (and ``run``)."""
+    """The diagnostic workbook: sheets ``read_me_first``, ``infeasibility``, ``remedies``,
+    ``diagnosis`` (and ``run``)."""
     from capacity.output.report import SheetSpec, write_report
+
+    from .sheet import read_me_first, remedies_frame
 
     summary = pd.DataFrame({"line": diagnosis.lines})
     sheets = [
+        read_me_first(diagnosis),
         SheetSpec("infeasibility", diagnosis.table, {"week": "int", "slack": "number"},
                   note="Why the model is infeasible: each row is a rule (formulation.md equation) at one index "
                        "that the inputs make impossible, with the input cells that feed it. found_by: "
                        "'pre-solve check' (certain, from the inputs alone) or 'elastic model' (penalised slack; "
                        "slack = how far that rule must give)."),
+        SheetSpec("remedies", remedies_frame(diagnosis.remedies),
+                  {"rank": "int", "current": "number", "needed": "number", "tried": "number",
+                   "relative_change": "share", "solves": "int", "presolved": "int"},
+                  note="Every change tried, one input at a time: status 'fixes' (with the value needed: found by "
+                       "re-solving the model with the value changed, exact to the step shown in how_found), 'not "
+                       "enough alone' (no plan even at the value in column tried) or 'not computed'. Ranked by "
+                       "relative_change = |needed - current| / the larger of the two, over the cells changed. "
+                       "unit 'factor': the cells' values are multiplied by it."),
         SheetSpec("diagnosis", summary, note="The same explanation in plain words, as printed by capacity plan."),
     ]
     if run_info is not None:

@@ -57,11 +57,12 @@ def elastic_rows(inputs: Inputs, viol: pd.DataFrame | None) -> pd.DataFrame:
     return pd.DataFrame(recs, columns=TABLE_COLUMNS)
 
 
-def elastic_lines(inputs: Inputs, rows: pd.DataFrame) -> list[str]:
-    """One line per (family, unit, region, work type)."""
-    lines = []
+def elastic_groups(rows: pd.DataFrame) -> list[dict]:
+    """The elastic rows collapsed per (family, unit, region, work type): who, when (weeks and
+    scenarios), the largest slack in words, the equation, the row count and the cells."""
+    out = []
     if not len(rows):
-        return lines
+        return out
     r = rows.assign(_u=rows["unit"].fillna(""), _r=rows["region"].fillna(""), _k=rows["work_type"].fillna(""))
     for (fam, u, reg, k), g in r.groupby(["family", "_u", "_r", "_k"], sort=False):
         what_unit, meaning, change = _texts(fam)
@@ -71,13 +72,19 @@ def elastic_lines(inputs: Inputs, rows: pd.DataFrame) -> list[str]:
         scen = sorted({s for s in g["scenario"] if s})
         when = ", ".join(x for x in (weeks, (f"scenario{'s' if len(scen) > 1 else ''} {names(scen)}"
                                               if scen else "")) if x)
-        cells = compress_cells([c for cs in g["input_cells"] for c in cs.split("; ") if c])
         sl = g["slack"].astype(float)
         amount = (f"by up to {number(sl.max())} {what_unit}" if sl.notna().any() else "with no staff who can meet it")
-        eq = g["equation"].iloc[0]
-        lines.append(f"{who}{' (' + when + ')' if when else ''}: {meaning} {amount} "
-                     f"[eq {eq}, {len(g)} row{'s' if len(g) != 1 else ''}]; change {change} ({cells}).")
-    return lines
+        out.append({"family": fam, "who": who, "when": when, "meaning": meaning, "amount": amount,
+                    "change": change, "eq": g["equation"].iloc[0], "rows": len(g),
+                    "cells": compress_cells([c for cs in g["input_cells"] for c in cs.split("; ") if c])})
+    return out
+
+
+def elastic_lines(inputs: Inputs, rows: pd.DataFrame) -> list[str]:
+    """One line per (family, unit, region, work type)."""
+    return [f"{g['who']}{' (' + g['when'] + ')' if g['when'] else ''}: {g['meaning']} {g['amount']} "
+            f"[eq {g['eq']}, {g['rows']} row{'s' if g['rows'] != 1 else ''}]; change {g['change']} ({g['cells']})."
+            for g in elastic_groups(rows)]
 
 
 def family_inputs(inputs: Inputs, name: str) -> str:

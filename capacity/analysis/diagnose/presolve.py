@@ -197,14 +197,19 @@ def presolve_conflicts(inputs: Inputs) -> list[Conflict]:
     return out
 
 
-def conflict_lines(inputs: Inputs, conflicts: list[Conflict]) -> list[str]:
-    """Collapse conflict rows: one line per (kind, work type, region)."""
+def conflict_groups(conflicts: list[Conflict]) -> dict:
+    """(kind, work type, region) -> its conflicts, in order of first appearance."""
     groups: dict = {}
     for c in conflicts:
         groups.setdefault((c.kind, c.work_type, c.region), []).append(c)
+    return groups
+
+
+def conflict_lines(inputs: Inputs, conflicts: list[Conflict]) -> list[str]:
+    """Collapse conflict rows: one line per (kind, work type, region)."""
     lines = []
     o = inputs.origin
-    for (kind, k, r), cs in groups.items():
+    for (kind, k, r), cs in conflict_groups(conflicts).items():
         weeks = week_ranges(c.week for c in cs)
         scens = list(dict.fromkeys(c.scenario for c in cs))
         scen = f"scenario{'s' if len(scens) > 1 else ''} {names(scens)}"

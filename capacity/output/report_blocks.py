@@ -141,4 +141,9 @@ def _write_block_table(ws, r: int, b: Block, fmt, styles: Styles, widths: dict[i
                     ws.write_string(r + 1 + i, j, escape_text(v)[:MAX_CELL_CHARS], fmt["td"])
             else:
                 write_any(ws, r + 1 + i, j, v, styles.get(name), date_fmt)
+        # a cell's text wraps inside its column: the row as tall as its longest cell
+        tall = max((-(-len(v) // int(widths[j])) for j, v in enumerate(frame.iloc[i]) if isinstance(v, str)),
+                   default=1)
+        if tall > 1:
+            ws.set_row(r + 1 + i, 15 * tall)
     return r + 1 + len(frame)

@@ -16,11 +16,21 @@ Each change on its own still has a plan. Together they do not: in weeks 5-6
 the only staff in the north who can do complex work are the new hires, who
 complete 80% of the complex cases they attempt (``skills`` hire/complex
 ``success_rate`` 0.8), and no staffing level turns an 80% success rate into
-90% completed. ``capacity plan`` exits with status 3, prints that conflict
-with the cells involved, and writes the diagnostic workbook (sheet
-``infeasibility``). The fix is one of: a target of at most 80% in those
-weeks, keeping some EHOs on casework, or another source with a success rate
-above 90% for complex work in the north.
+90% completed. ``capacity plan`` exits with status 3 and writes the
+diagnostic workbook instead of a plan. Its first sheet, ``read_me_first``
+(and the first lines on stderr), ranks what would make a plan possible,
+each found by solving the model again with the value changed:
+
+1. lower the complex target (``work_types!E2``) from 90% to at most 80%
+   (hires alone complete 80%);
+2. keep at least 2.6 FTE of north's EHOs on casework in weeks 5-6
+   (``availability!G2:H2``): in week 6 of scenario ``high``, 90% of 76
+   complex tasks is 68.4, and EHOs (95% success) must attempt x tasks with
+   0.95x + 0.8(76 - x) >= 68.4, x >= 50.7 tasks = 76 hours = 2.53 FTE.
+
+More hires, shorter lead times or terms do not help alone (sheet
+``remedies`` lists every change tried); the conflict itself, with the cells
+involved, is in sheet ``infeasibility``.
 """
 
 from __future__ import annotations
@@ -62,8 +72,9 @@ def infeasible_notes() -> list[tuple[str, str, str]]:
         ("the conflict", f"north, weeks {weeks}: only hires can do complex work, and they complete 80% "
                          f"(skills hire/complex success_rate 0.8) < {TARGET:.0%} required",
          "no staffing level turns an 80% success rate into 90% completed"),
-        ("fixes", f"min_completion_share <= 0.8, or some eho availability in north weeks {weeks}, "
-                  "or a source with success_rate > 0.9 for complex work there", ""),
+        ("fixes", f"min_completion_share <= 0.8 (work_types!E2), or at least 2.6 FTE eho availability in "
+                  f"north weeks {weeks} (availability!G2:H2)",
+         "as computed by capacity plan (sheet read_me_first of the diagnosis): each alone makes a plan possible"),
     ]
 
 

@@ -19,12 +19,14 @@ from capacity.io.inputs import Origin
 from factory import make_inputs
 
 
-def _case(mcs=0.8, eho=1.2, redeployed=1.0, demand=100, extra_work_type=False):
-    """One region R1, one week, work type 'case' (target ``mcs``), eho and redeployed staff."""
+def _case(mcs=0.8, eho=1.2, redeployed=1.0, demand=100, extra_work_type=None):
+    """One region R1, one week, work type 'case' (target ``mcs``), eho and redeployed staff;
+    ``extra_work_type``: the target of a second work type 'other' that only EHOs do."""
     wts = [dict(work_type="case", tasks_per_case=1, value_per_task=100, min_completion_share=mcs)]
     sk = [dict(source="eho", work_type="case", minutes_per_task=60, success_rate=1)]
-    if extra_work_type:
-        wts.append(dict(work_type="other", tasks_per_case=1, value_per_task=100, min_completion_share=mcs))
+    if extra_work_type is not None:
+        wts.append(dict(work_type="other", tasks_per_case=1, value_per_task=100,
+                        min_completion_share=extra_work_type))
         sk.append(dict(source="eho", work_type="other", minutes_per_task=60, success_rate=1))
     srcs = [dict(source="eho", kind="eho", cost_per_fte_week=10)]
     av = {("eho", "R1"): [eho]}
@@ -91,18 +93,31 @@ def test_ranking_target_first_when_it_is_the_smallest_change(base):
 
 
 def test_ranking_availability_first_when_two_targets_compete_for_the_same_staff():
-    """Two work types of 100 tasks, 80% each: 160 tasks, and 5 EHOs do 150. Lowering one target
-    alone needs 150 - 80 = 70 of the other's 100 (70%, a 12.5% change); availability needs
-    160 / 30 = 5.33 -> 5.4 FTE (0.4 / 5.4 = 7.4%)."""
-    inp = _case(eho=5, redeployed=0, extra_work_type=True)
+    """Two work types of 100 tasks, targets 90% and 50%: 140 tasks, and 4.5 EHOs do 135.
+    Availability: 140 / 30 = 4.67 -> 4.7 FTE (0.2 / 4.7 = 4.3%); the 90% target alone: 135 - 50
+    = 85 -> 85% (0.05 / 0.9 = 5.6%); the 50% one: 135 - 90 = 45 -> 45% (10%). Capping every
+    target at 85% is the same change as the first target's, so it is listed once."""
+    inp = _case(eho=4.5, redeployed=0, extra_work_type=0.5, mcs=0.9)
     assert D.presolve_conflicts(inp) == []  # each target alone is reachable: only the solver sees it
     d = D.diagnose(inp)
     fixes = [r for r in d.remedies if r.status == D.FIXES]
-    assert [r.lever.kind for r in fixes] == ["availability", "target", "target"]
-    assert fixes[0].needed == pytest.approx(5.4) and fixes[0].short == pytest.approx(5.3)
-    assert {r.lever.cells[0]: r.needed for r in fixes[1:]} == {"work_types!E2": pytest.approx(0.7),
-                                                              "work_types!E3": pytest.approx(0.7)}
-    assert fixes[0].size == pytest.approx(0.4 / 5.4)
+    assert [(r.lever.kind, r.lever.cells) for r in fixes] == [
+        ("availability", ["availability!C2"]), ("target", ["work_types!E2"]), ("target", ["work_types!E3"])]
+    assert (fixes[0].needed, fixes[0].short) == (pytest.approx(4.7), pytest.approx(4.6))
+    assert [r.needed for r in fixes[1:]] == [pytest.approx(0.85), pytest.approx(0.45)]
+    assert [round(r.size, 4) for r in fixes] == [round(0.2 / 4.7, 4), round(0.05 / 0.9, 4), 0.1]
+    assert "targets" not in [r.lever.kind for r in d.remedies]
+
+
+def test_every_target_at_once_when_each_alone_is_not_enough():
+    """Two work types of 100 tasks at 80% each (160) and 5 EHOs (150): one target alone must drop
+    to 70% (12.5%); capping both at 75% needs (0.05 + 0.05) / 1.6 = 6.25%."""
+    d = D.diagnose(_case(eho=5, redeployed=0, extra_work_type=0.8))
+    best = d.remedies[0]
+    assert best.lever.kind == "targets" and best.lever.cells == ["work_types!E2", "work_types!E3"]
+    assert best.needed == pytest.approx(0.75) and best.size == pytest.approx(0.0625)
+    assert change_text(best) == ("lower every completion target (work_types!E2, E3) from 80% to at most 75% each")
+    assert [r.needed for r in d.remedies if r.lever.kind == "target"] == [pytest.approx(0.7)] * 2
 
 
 def test_lead_time_remedy_in_whole_weeks():
@@ -166,7 +181,7 @@ def test_rank_orders_fixes_by_relative_change_then_the_rest():
 
 
 def test_scope_comes_from_the_diagnosis_rows():
-    inp = _case(extra_work_type=True)
+    inp = _case(extra_work_type=0.8)
     d = D.diagnose(inp, remedies=False)
     scope = conflict_scope(inp, d.table)
     assert scope.weeks == {"R1": [1]}

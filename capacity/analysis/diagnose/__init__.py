@@ -127,8 +127,8 @@ def diagnose(inputs: Inputs, result=None, *, conflicts: list[Conflict] | None = 
     lines = _explanation(inputs, conflicts, erows, families)
     parts = [t for t in (_conflict_table(conflicts), erows) if len(t)]
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TABLE_COLUMNS)
-    found = find_remedies(inputs, candidate_levers(inputs, table), budget_s=budget_s, threads=threads) \
-        if remedies else []
+    found = find_remedies(inputs, candidate_levers(inputs, table), budget_s=budget_s, threads=threads,
+                          presolve=bool(conflicts)) if remedies else []
     if found:
         lines = remedy_lines(found) + ["Why:"] + ["  " + x for x in lines]
     d = Diagnosis(lines=lines, table=table, conflicts=conflicts, families=families, remedies=found,

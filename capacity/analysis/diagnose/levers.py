@@ -7,7 +7,8 @@ A :class:`Lever` changes a copy of the :class:`~capacity.io.inputs.Inputs`
 what the change would take. :func:`candidate_levers` lists the levers that
 touch the conflict found by the diagnosis (its work types, regions and weeks):
 
-- the completion target of every work type that has one (eq 13, lowered);
+- the completion target of every work type that has one (eq 13, lowered),
+  and all of them at once (capped at one value);
 - the availability of every regional source able to do a conflicting work
   type in a conflicting region, and of its trainer and supervisor (eq 7,
   raised to a floor over the conflict weeks);
@@ -50,9 +51,9 @@ HOURS_STEP = 0.1     # training_hours
 WEEK_STEP = 1
 
 
-FLOOR, SCALE, SET = "floor", "scale", "set"
+FLOOR, CEILING, SCALE, SET = "floor", "ceiling", "scale", "set"
 #: what a planner does with each kind of lever
-VERBS = {"target": "lower", "availability": "raise", "availability_scale": "raise", "lead_weeks": "shorten",
+VERBS = {"target": "lower", "targets": "lower", "availability": "raise", "availability_scale": "raise", "lead_weeks": "shorten",
          "min_term_weeks": "shorten", "ramp": "raise", "training_hours": "cut", "supervision_ratio": "lower",
          "max_fte": "raise", "committed_fte": "raise", "end_week": "extend", "start_week": "bring forward",
          "contract_lead": "shorten", "contract_ramp": "raise"}
@@ -64,7 +65,8 @@ class Lever:
 
     ``cells``/``current``: the input cells it changes and their values now.
     ``mode``: SET puts ``v`` in its one cell; FLOOR sets each cell to
-    ``max(current, v)`` (availability over the conflict weeks); SCALE
+    ``max(current, v)`` (availability over the conflict weeks), CEILING to
+    ``min(current, v)`` (every completion target at once); SCALE
     multiplies each cell by ``v`` (availability of one source in every
     region short, when several are). ``limit``: the furthest value tried;
     ``step``: the resolution of the answer (values are multiples of it).
@@ -101,7 +103,8 @@ class Lever:
 
     def changes(self, value: float) -> list[tuple[str, float, float]]:
         """(cell, current, new) for each cell the value changes."""
-        new = {FLOOR: lambda cur: max(cur, value), SCALE: lambda cur: cur * value, SET: lambda cur: value}[self.mode]
+        new = {FLOOR: lambda cur: max(cur, value), CEILING: lambda cur: min(cur, value), SCALE: lambda cur: cur * value,
+               SET: lambda cur: value}[self.mode]
         return [(cell, cur, new(cur)) for cell, cur in zip(self.cells, self.current) if abs(new(cur) - cur) > 1e-12]
 
 
@@ -163,14 +166,26 @@ def _int(v: float) -> int:
 
 
 # ---------------------------------------------------------------------------------- levers
+def _set_targets(work_types: tuple):
+    def setter(inputs: Inputs, value: float) -> Inputs:
+        wt = inputs.work_types.copy()
+        wt.loc[list(work_types), "min_completion_share"] = np.minimum(
+            wt.loc[list(work_types), "min_completion_share"].to_numpy(dtype=float), float(value))
+        return dataclasses.replace(inputs, work_types=wt)
+    return setter
+
+
 def target_levers(inputs: Inputs, scope: Scope) -> list[Lever]:
-    wt = inputs.work_types
-    out = []
-    for k in scope.targeted:
-        mcs = float(wt.loc[k, "min_completion_share"])
-        out.append(Lever("target", "demand.completion", f"the completion target for {k} work",
-                         [inputs.origin.cell("work_types", k, "min_completion_share")], [mcs], LOWER, "share",
-                         SHARE_STEP, 0.0, _set("work_types", k, "min_completion_share")))
+    """Each completion target alone, then (two or more) every target at once, capped."""
+    wt, o = inputs.work_types, inputs.origin
+    cells = {k: o.cell("work_types", k, "min_completion_share") for k in scope.targeted}
+    mcs = {k: float(wt.loc[k, "min_completion_share"]) for k in scope.targeted}
+    out = [Lever("target", "demand.completion", f"the completion target for {k} work", [cells[k]], [mcs[k]], LOWER,
+                 "share", SHARE_STEP, 0.0, _set("work_types", k, "min_completion_share")) for k in scope.targeted]
+    if len(scope.targeted) > 1:
+        out.append(Lever("targets", "demand.completion", "every completion target",
+                         list(cells.values()), list(mcs.values()), LOWER, "share", SHARE_STEP, 0.0,
+                         _set_targets(scope.targeted), mode=CEILING))
     return out
 
 

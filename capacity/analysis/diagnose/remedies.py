@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from capacity.io.inputs import Inputs
 
-from .levers import FLOOR, RAISE, SCALE, Lever
+from .levers import CEILING, FLOOR, RAISE, SCALE, Lever
 from .text import compress_cells, number, pct
 
 FIXES, NOT_ENOUGH, NOT_COMPUTED = "fixes", "not enough alone", "not computed"
@@ -76,9 +76,10 @@ class OutOfTime(Exception):
 class Feasibility:
     """Does a changed input have a plan? Counts solves; raises OutOfTime past the deadline."""
 
-    def __init__(self, budget_s: float, threads: int | None = None):
+    def __init__(self, budget_s: float, threads: int | None = None, presolve: bool = True):
         self.deadline = time.monotonic() + budget_s
         self.threads = threads
+        self.presolve = presolve   # False when the input has no pre-solve conflict: relaxing it adds none
         self.solves = self.presolved = 0
 
     def __call__(self, inputs: Inputs) -> bool | None:
@@ -90,7 +91,7 @@ class Feasibility:
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise OutOfTime
-        if presolve_conflicts(inputs):
+        if self.presolve and presolve_conflicts(inputs):
             self.presolved += 1
             return False
         built = build_model(inputs)
@@ -143,10 +144,11 @@ def find_remedy(inputs: Inputs, lever: Lever, feasible: Feasibility) -> Remedy:
 
 
 def find_remedies(inputs: Inputs, levers: list[Lever], *, budget_s: float = BUDGET_S,
-                  threads: int | None = None) -> list[Remedy]:
+                  threads: int | None = None, presolve: bool = True) -> list[Remedy]:
     """Every lever's remedy, ranked (:func:`rank`); levers left when the budget runs out
-    are NOT_COMPUTED."""
-    feasible = Feasibility(budget_s, threads)
+    are NOT_COMPUTED. ``presolve``: try the pre-solve checks before each solve (useless
+    when ``inputs`` have no pre-solve conflict)."""
+    feasible = Feasibility(budget_s, threads, presolve)
     out = []
     for lever in levers:
         try:
@@ -154,13 +156,24 @@ def find_remedies(inputs: Inputs, levers: list[Lever], *, budget_s: float = BUDG
         except OutOfTime:
             out.append(Remedy(lever, NOT_COMPUTED, note=f"not tried: the time budget of {number(budget_s)} s "
                                                           "for remedies ran out"))
+        except Exception as exc:  # a report: one lever's failure never loses the diagnosis
+            out.append(Remedy(lever, NOT_COMPUTED, note=f"could not be computed ({type(exc).__name__}: {exc})"))
     return rank(out)
 
 
 def rank(remedies: list[Remedy]) -> list[Remedy]:
+    """Fixes by relative change (ties: the order given), then the rest; a fix that makes the
+    same change as one before it (every target capped where only one is above the cap) is
+    dropped."""
     order = {FIXES: 0, NOT_ENOUGH: 1, NOT_COMPUTED: 2}
     pos = {id(r): i for i, r in enumerate(remedies)}
-    return sorted(remedies, key=lambda r: (order[r.status], round(r.size, 9), pos[id(r)]))
+    out, seen = [], set()
+    for r in sorted(remedies, key=lambda r: (order[r.status], round(r.size, 9), pos[id(r)])):
+        same = tuple((c, round(b, 9)) for c, _, b in r.lever.changes(r.needed)) if r.status == FIXES else None
+        if same is None or same not in seen:
+            out.append(r)
+            seen.add(same)
+    return out
 
 
 # ------------------------------------------------------------------------------------ words
@@ -183,14 +196,17 @@ def current_text(lever: Lever) -> str:
     """The cells' values now: '90%', '0 FTE', '3–8 FTE' (a scaled lever's cells are FTE)."""
     lo, hi = min(lever.current), max(lever.current)
     show = (lambda v: f"{number(v)} FTE") if lever.mode == SCALE else (lambda v: value_text(lever, v))
-    return show(lo) if abs(hi - lo) < 1e-12 else f"{number(lo)}–{show(hi)}"
+    if abs(hi - lo) < 1e-12:
+        return show(lo)
+    return f"{pct(lo)[:-1] if lever.unit == 'share' else number(lo)}–{show(hi)}"
 
 
 def needed_text(r: Remedy, each: bool = True) -> str:
     if r.status != FIXES:
         return ""
     bound = "" if r.needed == r.lever.limit else "at least " if r.lever.direction == RAISE else "at most "
-    each = " each week" if each and r.lever.mode == FLOOR and len(r.lever.cells) > 1 else ""
+    each = " each week" if each and r.lever.mode == FLOOR and len(r.lever.cells) > 1 else \
+        " each" if each and r.lever.mode == CEILING else ""
     return f"{bound}{value_text(r.lever, r.needed)}{each}"
 
 

@@ -209,3 +209,35 @@ def test_several_regions_short_scale_one_source_everywhere():
     assert scale.size == pytest.approx(0.34 / 1.34)
     assert change_text(scale).endswith("by at least 34% (now 2 FTE)")
     assert d.remedies[0].needed == pytest.approx(0.6)
+
+
+def _contract_case(weeks, max_fte, end_week):
+    """Only a contractor (agency, 60 min, success 1) can do the work: 50 tasks a week, 80% target."""
+    inp = make_inputs(weeks=weeks, regions=["R1"],
+                      work_types=[dict(work_type="case", tasks_per_case=1, min_completion_share=0.8)],
+                      sources=[dict(source="agency", kind="contractor")],
+                      skills=[dict(source="agency", work_type="case", minutes_per_task=60)],
+                      contracts=[dict(contract="C1", source="agency", max_fte=max_fte, end_week=end_week)],
+                      demand={("base", "R1"): [50] * weeks})
+    origin = Origin(rows={"contracts": {"C1": 2}}, columns={"contracts": {"end_week": "E", "max_fte": "H"}})
+    return dataclasses.replace(inp, origin=origin)
+
+
+def test_contract_size_remedy():
+    """40 tasks needed, 1 FTE does 30: max_fte 40 / 30 = 1.33 -> at least 1.4 FTE (0.4 / 1.4)."""
+    d = D.diagnose(_contract_case(weeks=1, max_fte=1, end_week=1))
+    size = _by_kind(d, "max_fte")
+    assert (size.needed, size.short) == (pytest.approx(1.4), pytest.approx(1.3))
+    assert change_text(size) == "raise the size of contract C1 (contracts!H2) from 1 FTE to at least 1.4 FTE"
+    assert [r.lever.kind for r in d.remedies if r.status == D.FIXES] == ["target", "max_fte"]  # 25% < 28.6%
+
+
+def test_contract_end_week_remedy():
+    """2 FTE (60 tasks) are enough, but the contract ends in week 1: extend it to week 2 (50%),
+    before the target, which would have to go to 0 (100%)."""
+    d = D.diagnose(_contract_case(weeks=2, max_fte=2, end_week=1))
+    end = _by_kind(d, "end_week")
+    assert (end.needed, end.short) == (2, 1)
+    assert change_text(end) == "extend the end of contract C1 (contracts!E2) from week 1 to week 2"
+    assert _by_kind(d, "max_fte").status == D.NOT_ENOUGH
+    assert [r.lever.kind for r in d.remedies if r.status == D.FIXES] == ["end_week", "target"]

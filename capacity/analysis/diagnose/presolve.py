@@ -109,7 +109,7 @@ def completion_above_success_rate(inputs: Inputs, _ctx=None) -> list[Conflict]:
     staffed_c = con[con["cap"] > TOL].groupby(["week", "work_type"])["p"].max()
     x = tg.merge(staffed_r.rename("p_reg").reset_index(), on=["region", "week", "work_type"], how="left")
     x = x.merge(staffed_c.rename("p_con").reset_index(), on=["week", "work_type"], how="left")
-    x["best"] = x[["p_reg", "p_con"]].max(axis=1)
+    x["best"] = x[["p_reg", "p_con"]].astype(float).max(axis=1)
     # no staffed unit at all is a capacity conflict (completion_unreachable), not this one
     bad = x[x["best"].notna() & (x["mcs"] > x["best"] + TOL)]
     if not len(bad):

@@ -11,7 +11,8 @@ touch the conflict found by the diagnosis (its work types, regions and weeks):
   and all of them at once (capped at one value);
 - the availability of every regional source able to do a conflicting work
   type in a conflicting region, and of its trainer and supervisor (eq 7,
-  raised to a floor over the conflict weeks);
+  raised to a floor over the conflict weeks); with several regions short,
+  also one source's availability scaled up in all of them at once;
 - those sources' lead time (eq 6), cohort term (eq 8), training hours and
   supervision ratio (eq 10), lowered, and their regional ramp limit (eq 9),
   raised;
@@ -53,10 +54,10 @@ WEEK_STEP = 1
 
 FLOOR, CEILING, SCALE, SET = "floor", "ceiling", "scale", "set"
 #: what a planner does with each kind of lever
-VERBS = {"target": "lower", "targets": "lower", "availability": "raise", "availability_scale": "raise", "lead_weeks": "shorten",
-         "min_term_weeks": "shorten", "ramp": "raise", "training_hours": "cut", "supervision_ratio": "lower",
-         "max_fte": "raise", "committed_fte": "raise", "end_week": "extend", "start_week": "bring forward",
-         "contract_lead": "shorten", "contract_ramp": "raise"}
+VERBS = {"target": "lower", "targets": "lower", "availability": "raise", "availability_scale": "raise",
+         "lead_weeks": "shorten", "min_term_weeks": "shorten", "ramp": "raise", "training_hours": "cut",
+         "supervision_ratio": "lower", "max_fte": "raise", "committed_fte": "raise", "end_week": "extend",
+         "start_week": "bring forward", "contract_lead": "shorten", "contract_ramp": "raise"}
 
 
 @dataclass

@@ -176,7 +176,20 @@ def test_compare_does_not_call_its_experiments_sheet_ignored(small_path, tmp_pat
                                res.comparison.iloc[:, 0])
     assert "experiments" not in (res.message or "")
     _, issues = validate_raw(__import__("capacity.io.reader", fromlist=["x"]).read_workbook(tmp_path / "exp.xlsx"))
-    assert any(i.sheet == "experiments" for i in issues)  # `plan` still says it is ignored
+    assert not any(i.sheet == "experiments" for i in issues)  # workbook.md: the tool's own sheets never warn
+
+
+@pytest.mark.parametrize("sheet", ["README", "experiments", "history", "replan_changes"])
+def test_the_tools_own_sheets_are_not_unknown(small_path, tmp_path, sheet):
+    book = openpyxl.load_workbook(small_path)
+    if sheet not in book.sheetnames:
+        book.create_sheet(sheet)["A1"] = "anything"
+    book.create_sheet("notes")["A1"] = "a planner's own sheet"
+    book.save(tmp_path / "own.xlsx")
+    code, out = _run("plan", tmp_path / "own.xlsx", "-o", tmp_path / "out.xlsx", cwd=tmp_path)
+    assert code == 0, out
+    warnings = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert warnings == ["warning: notes!A1: unknown sheet 'notes' ignored"], out  # README etc. never warn
 
 
 # ----------------------------------------------------------------- numeric range

@@ -459,8 +459,9 @@ SHEETS: tuple[Sheet, ...] = (
 SHEETS_BY_NAME = {s.name: s for s in SHEETS}
 SHEET_ORDER = {s.name: i for i, s in enumerate(SHEETS)}
 
-# Optional sheets the reader knows about beyond the spec (see docs); others warn.
-EXTRA_SHEETS = ("README", "experiments")
+# The sheets the tool itself writes, or reads for another command (workbook.md): not unknown, so no
+# warning (README: the template's instructions; experiments: compare; history, replan_changes: replan).
+EXTRA_SHEETS = ("README", "experiments", "history", "replan_changes")
 
 # Rules that involve more than one cell, in words (for the README sheet and docs).
 CROSS_RULES: tuple[str, ...] = (

@@ -141,8 +141,7 @@ def _open(input_path, output, vary: list[str], progress: Progress):
     if base is None:
         raise InputError(issues)
     V.check_targets(raw, vary)
-    # compare reads the experiments sheet, so the plan's "ignored" warning does not apply here
-    warnings = [str(i) for i in issues if not (i.sheet == "experiments" and "ignored by the model" in i.message)]
+    warnings = [str(i) for i in issues]
     return input_path, output, raw, base, warnings
 
 

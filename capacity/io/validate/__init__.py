@@ -76,10 +76,8 @@ def _check_layout(raw: RawWorkbook, out: Collector) -> None:
                           "let it calculate, and save it")
         elif name.lower() in S.SHEETS_BY_NAME:
             out.error(name, "A1", f"sheet '{name}' must be named '{name.lower()}' (sheet names are lower-case)")
-        elif name not in S.EXTRA_SHEETS:
+        elif name not in S.EXTRA_SHEETS:  # the tool's own sheets are not unknown (workbook.md): no warning
             out.warn(name, "A1", f"unknown sheet '{name}' ignored")
-        else:
-            out.warn(name, "A1", f"sheet '{name}' ignored by the model")
     for sheet in S.SHEETS:
         if sheet.name not in raw.sheets and sheet.name.lower() not in {n.lower() for n in raw.sheets}:
             out.error(sheet.name, "A1", f"missing sheet '{sheet.name}'")

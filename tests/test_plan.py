@@ -48,7 +48,9 @@ def test_output_workbook_has_every_sheet_and_tables(planned):
         assert ws.tables or ws.auto_filter.ref, name
     with zipfile.ZipFile(out) as zf:
         charts = [n for n in zf.namelist() if n.startswith("xl/charts/chart")]
-    assert len(charts) == 3
+    assert len(charts) == 3 + 4  # the summary's three, and one per kind of source on the charts sheet
+    views = ["decisions", "contracts_by_week", "contingent", "rounding", "charts"]
+    assert book.sheetnames[1:7] == ["summary"] + views  # the decisions come before the tidy tables
 
 
 def test_summary_objective_is_the_sum_of_its_parts(planned):

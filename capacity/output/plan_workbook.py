@@ -12,9 +12,12 @@ FROZEN = {"plan": 6, "work": 5, "coverage": 4, "contracts": 1, "shadow_prices": 
 
 
 def write_plan_workbook(path, inputs, tables, checks: pd.DataFrame, run_info: pd.DataFrame, raw=None) -> None:
-    """The output workbook of outputs.md, with the summary's three charts; with ``raw`` (the input as
-    read) also the input copies and the live formulas of the auditor's trail (capacity/output/trail.py)."""
+    """The output workbook of outputs.md, with the summary's three charts, opening on read_me_first,
+    then summary and the decision views in whole people (capacity/output/decisions.py), then the tidy
+    tables; with ``raw`` (the input as read) also the input copies and the live formulas of the
+    auditor's trail (capacity/output/trail.py)."""
     from capacity.output import trail
+    from capacity.output.decisions import decision_sheets
     from capacity.output.glossary import header_note
     from capacity.output.read_me_first import read_me_first_sheet
     from capacity.output.report import write_report
@@ -33,9 +36,11 @@ def write_plan_workbook(path, inputs, tables, checks: pd.DataFrame, run_info: pd
             notes = {str(c): header_note(str(c), spec.name, inputs.settings.currency) for c in spec.frame.columns}
             spec.header_notes = {c: n for c, n in notes.items() if n}
     first = [read_me_first_sheet(inputs, t, checks)]
+    views, view_charts = decision_sheets(inputs, t)  # after the loop above: they set their own layout
     extra = trail.input_copies(raw) if raw is not None else []
-    charts = _summary_charts(inputs, t)
-    write_report(path, first + sheets + extra, charts=charts, currency=inputs.settings.currency)
+    charts = _summary_charts(inputs, t) + view_charts
+    write_report(path, first + sheets[:1] + views + sheets[1:] + extra, charts=charts,
+                 currency=inputs.settings.currency)
 
 
 def _tidy_sheets(t, frames: dict, checks: pd.DataFrame, run_info: pd.DataFrame) -> list:

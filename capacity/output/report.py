@@ -429,6 +429,7 @@ def _sheet_extras(ws, plan: _SheetPlan) -> None:
     names = [str(c) for c in frame.columns]
     if spec.freeze_cols:
         ws.freeze_panes(1, min(spec.freeze_cols, len(names)))
+    _print_setup(ws, len(names), spec.freeze_cols)
     for col, value in spec.filter.items():
         j = names.index(col)
         ws.filter_column(j, f"x == {value}")
@@ -438,6 +439,21 @@ def _sheet_extras(ws, plan: _SheetPlan) -> None:
     for col, note in spec.header_notes.items():
         if col in names and not (names.index(col) == 0 and plan.note):
             ws.write_comment(0, names.index(col), note[:MAX_CELL_CHARS], {"x_scale": 2})
+
+
+#: A printed table is fitted to one page wide when it has at most this many columns.
+PRINT_FIT_COLUMNS = 16
+
+
+def _print_setup(ws, n_cols: int, freeze_cols: int) -> None:
+    """Printed as read on screen: landscape, the header row (and the frozen id columns) on every page,
+    one page wide when the table is narrow enough to stay legible."""
+    ws.set_landscape()
+    ws.repeat_rows(0)
+    if 0 < freeze_cols < n_cols:
+        ws.repeat_columns(0, freeze_cols - 1)
+    if n_cols <= PRINT_FIT_COLUMNS:
+        ws.fit_to_pages(1, 0)
 
 
 def _write_charts(book, charts: list[ChartSpec], styles: Styles, tables: _TableNames,

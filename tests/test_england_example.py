@@ -231,6 +231,28 @@ def test_readme_headline_figures_as_signed(signed_plan):
     assert _readme(r"expected completion share\s+([\d.]+)%").group(1) == shares.group(2)
 
 
+def test_readme_cash_figure_and_the_cell_it_names_for_june(signed_plan):
+    """README's cash figure is the summary's, and the cell it names for the 1.1% of 15 June is that
+    figure, as a live formula over the paid hours (settings copy) and the work rows' task hours."""
+    import openpyxl
+
+    s = _summary(signed_plan)
+    cash = _readme(r"expected cash cost\s+GBP ([\d,]+)").group(1)
+    assert float(cash.replace(",", "")) == pytest.approx(s["expected_cash_cost"], rel=2e-4)
+    ref = _readme(r"the 1\.1% of 15 June is `plan!(O\d+)`").group(1)
+    row = int(ref[1:])
+    ws = openpyxl.load_workbook(signed_plan.output)["plan"]
+    values = openpyxl.load_workbook(signed_plan.output, data_only=True)["plan"]
+    head = [c.value for c in ws[1]]
+    assert (ws.cell(row, head.index("scenario") + 1).value, ws.cell(row, head.index("week") + 1).value,
+            ws.cell(row, head.index("unit") + 1).value) == ("observed", 4, "national_2020")
+    assert head[openpyxl.utils.column_index_from_string("O") - 1] == "utilisation"
+    assert ws[ref].value == f'=IF(J{row}>1E-9,L{row}/J{row},"")'
+    assert ws[f"J{row}"].value == f"=G{row}*input_settings!$B$4"
+    assert ws[f"L{row}"].value.startswith("=SUM(work!K")
+    assert f"{values[ref].value:.1%}" == "1.1%"
+
+
 def test_readme_headline_figures_with_national_2020_only_offered(option_plan, signed_plan):
     s = _summary(option_plan)
     lock = _readme(r"expected\s+cost\s+of\s+\*\*£([\d.]+)m\*\*\s+against\s+\*\*£([\d.]+)m\*\*")

@@ -158,9 +158,13 @@ def test_not_a_plan_is_a_file_error(planned, tmp_path):
 
 
 def test_missing_input_is_a_file_error(planned, tmp_path, monkeypatch):
+    """A workbook without input_ copies (written before plans carried them) and no input file."""
     _, out = planned
     lonely = tmp_path / "alone-plan.xlsx"
-    shutil.copy(out, lonely)
+    book = openpyxl.load_workbook(out, data_only=True)
+    for name in [n for n in book.sheetnames if n.startswith("input_")]:
+        del book[name]
+    book.save(lonely)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(InputError, match="cannot find the input 'small.xlsx'.*--input"):
         audit(lonely)

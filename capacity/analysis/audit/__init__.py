@@ -9,7 +9,12 @@ Steps (one printed line each, with its figure):
    that cannot be read, or is not a capacity plan, is a file error (exit 1).
 2. **input**: the file given, or the ``run`` sheet's ``input_file`` beside the
    output or in ``inputs/``; its SHA-256 must equal the ``run`` sheet's
-   ``input_sha256``.
+   ``input_sha256``, and the workbook's ``input_<sheet>`` copies (the cells its
+   formulas refer to) must equal the file cell for cell (embedded.py). With
+   no input file found (none given), a workbook that carries the copies is
+   audited against them, validated like any input; the original file's
+   SHA-256 then cannot be checked and the audit says so. A workbook without
+   copies and no input file is a file error.
 3. **derived figures**: every column that follows from others and the input
    (paid/productive hours, cost, utilisation, week_start, the probability-
    weighted ``expected`` rows, completion shares, the contracts table and the
@@ -28,7 +33,9 @@ Steps (one printed line each, with its figure):
    verified).
 
 Exit 0 and "verified" when everything agrees; 5 with one plain line per
-difference otherwise.
+difference otherwise. The :class:`AuditResult` also holds every step as a
+record, both SHA-256s and each tolerance with its origin, for
+:mod:`capacity.analysis.audit.report_file` (``capacity audit --report``).
 """
 
 from __future__ import annotations
@@ -39,28 +46,60 @@ from typing import Callable
 
 from capacity.analysis.audit.derived import (SUMMARY_ABS_TOL, check_contracts, check_coverage, check_derived,
                                     check_expected, check_plan, check_summary)
-from capacity.analysis.audit.diffs import MAX_LINES_PER_STEP, REL_TOL, Diffs, Report
+from capacity.analysis.audit.diffs import MAX_LINES_PER_STEP, REL_TOL, Diffs, Report, Step
 from capacity.analysis.audit.duals import DUAL_TOL, SHADOW_KEYS, check_shadow_prices, lock_in_from_shadow, shadow_step
+from capacity.analysis.audit.embedded import COPY_REL_TOL, compare_copies, embedded_input, has_copies
 from capacity.analysis.audit.read import COLUMNS, INT, SHEETS, TEXT, Table, find_input, read_output, read_table
-from capacity.analysis.audit.steps import (OBJ_TOL, checks_sheet_step, compare_checks, constraints_step, derived_step,
-                                  input_step, read_step, resolve_step)
+from capacity.analysis.audit.steps import (CHECKS_ABS_TOL, CHECKS_REL_TOL, EMBEDDED, NOT_CHECKED, OBJ_TOL,
+                                  InputSource, ObjectiveGap, checks_sheet_step, compare_checks, constraints_step,
+                                  derived_step, input_step, read_step, resolve_step)
 from capacity.exitcodes import EXIT_MISMATCH, EXIT_OK
 
 __all__ = [
-    "AuditResult", "audit",
+    "AuditResult", "Tolerance", "Step", "InputSource", "ObjectiveGap", "audit",
     "SHEETS", "COLUMNS", "TEXT", "INT", "Table", "read_output", "read_table", "find_input",
-    "REL_TOL", "SUMMARY_ABS_TOL", "OBJ_TOL", "DUAL_TOL", "MAX_LINES_PER_STEP", "SHADOW_KEYS",
+    "REL_TOL", "SUMMARY_ABS_TOL", "OBJ_TOL", "DUAL_TOL", "COPY_REL_TOL", "CHECKS_REL_TOL", "CHECKS_ABS_TOL",
+    "MAX_LINES_PER_STEP", "SHADOW_KEYS", "EMBEDDED", "NOT_CHECKED",
     "Diffs", "Report", "check_derived", "check_plan", "check_coverage", "check_contracts", "check_summary",
     "check_expected", "compare_checks", "check_shadow_prices", "lock_in_from_shadow",
+    "has_copies", "compare_copies", "embedded_input",
 ]
 
 
 @dataclass
+class Tolerance:
+    """A tolerance the audit used: its name, value, what it applies to and where it comes from."""
+
+    name: str
+    value: float
+    applies_to: str
+    origin: str
+
+
+@dataclass
 class AuditResult:
+    """What the audit checked and found.
+
+    ``lines`` are the printed lines, ``mismatches`` every difference; ``steps``
+    the same as records (:class:`Step`: name, passed, line, differences,
+    figures), ``source`` the input used and the two SHA-256s
+    (:class:`InputSource`), ``tolerances`` each tolerance with its origin,
+    ``objective`` the reported against the re-solved objective and the gap
+    allowed (None when the re-solve found no plan)."""
+
     exit_code: int
     lines: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
     input_path: Path | None = None
+    output: Path | None = None
+    steps: list[Step] = field(default_factory=list)
+    source: InputSource | None = None
+    tolerances: list[Tolerance] = field(default_factory=list)
+    objective: ObjectiveGap | None = None
+
+    @property
+    def verdict(self) -> str:
+        return self.lines[-1] if self.lines else ""
 
 
 def _quiet(_: str) -> None:
@@ -71,10 +110,11 @@ def audit(output: str | Path, input_path: str | Path | None = None, *,
           progress: Callable[[str], None] = _quiet) -> AuditResult:
     """Verify an output workbook of `capacity plan` against its input (see the module doc)."""
     output = Path(output)
-    res = AuditResult(EXIT_OK)
-    step = Report(res.lines, res.mismatches)
+    res = AuditResult(EXIT_OK, output=output)
+    step = Report(res.lines, res.mismatches, res.steps)
     raw_out, tables, run = read_step(step, output, progress)
-    res.input_path, inputs = input_step(step, output, run, input_path, progress)
+    res.source, inputs = input_step(step, output, run, input_path, progress, raw_out)
+    res.input_path = res.source.path
     derived_step(step, inputs, tables, progress)
     checks = constraints_step(step, inputs, tables, progress)
     if checks is not None:
@@ -82,18 +122,68 @@ def audit(output: str | Path, input_path: str | Path | None = None, *,
     fresh = resolve_step(step, inputs, tables, run, progress)
     if fresh is not None:
         shadow_step(step, raw_out, inputs, tables, fresh)
-    return _verdict(res)
+    res.objective = next((s.figures["objective"] for s in res.steps if "objective" in s.figures), None)
+    res.tolerances = _tolerances(res, tables, checks)
+    return _verdict(res, step)
 
 
-def _verdict(res: AuditResult) -> AuditResult:
+def _tolerances(res: AuditResult, tables: dict[str, Table], checks) -> list[Tolerance]:
+    """Every tolerance the steps used, with where its value comes from."""
+    rel = "capacity/analysis/audit"
+    out = []
+    if res.source is not None and res.source.source == "file":
+        out.append(Tolerance("COPY_REL_TOL", COPY_REL_TOL, "a number in an input_ sheet against the input "
+                             "file's cell (relative)", f"{rel}/embedded.py"))
+    out += [
+        Tolerance("REL_TOL", REL_TOL, "a derived figure against its recomputation: |workbook - recomputed| <= "
+                  "REL_TOL x max(1, |recomputed|)", f"{rel}/diffs.py"),
+        Tolerance("SUMMARY_ABS_TOL", SUMMARY_ABS_TOL, "added to REL_TOL for the summary's figures (it rounds "
+                  "values below 1 to 6 decimals)", f"{rel}/derived.py"),
+    ]
+    if checks is not None and len(checks):
+        col = tables["checks"].cols.get("tolerance")
+        sheet = tables["checks"].frame.get("tolerance")
+        recorded = (f"; the checks sheet records {float(sheet.max()):g} in checks!{col}"
+                    if col and sheet is not None and len(sheet) else "")
+        out.append(Tolerance("TOLERANCE", float(checks["tolerance"].max()), "a constraint check passes when its "
+                             "largest scaled violation (|lhs - rhs| / max(1, |rhs|)) is at most this",
+                             f"TOLERANCE in capacity/model/recheck.py{recorded}"))
+        out.append(Tolerance("CHECKS_REL_TOL", CHECKS_REL_TOL, "a checks-sheet row's largest violation against "
+                             f"the recomputation (relative; or CHECKS_ABS_TOL {CHECKS_ABS_TOL:g} absolute)",
+                             f"{rel}/steps.py"))
+    obj = res.objective
+    if obj is not None:
+        out += [
+            Tolerance("mip_gap (option)", obj.mip_gap, "the relative MIP gap the re-solve ran with",
+                      obj.mip_gap_from),
+            Tolerance("run gap", obj.run_gap, "the relative gap the original solve achieved (term 1 of the "
+                      "objective's allowance)", f"the run sheet, {obj.run_gap_cell}"),
+            Tolerance("re-solve gap", obj.resolve_gap, "the relative gap the audit's re-solve achieved (term 2)",
+                      "the re-solve (HiGHS)"),
+            Tolerance("OBJ_TOL", OBJ_TOL, "slack on top of the gaps (term 3, relative)", f"{rel}/steps.py"),
+            Tolerance("objective allowance", obj.allowed, f"|reported - re-solved| allowed: (run gap + re-solve "
+                      f"gap + OBJ_TOL) x max(1, |objective|) = ({obj.run_gap:.2g} + {obj.resolve_gap:.2g} + "
+                      f"{OBJ_TOL:g}) x {obj.scale:,.2f}", f"the terms above; the objective from {obj.objective_cell}"),
+        ]
+    if any(s.name == "shadow prices" and s.passed is not None for s in res.steps):
+        out.append(Tolerance("DUAL_TOL", DUAL_TOL, "a shadow price against the re-solve's dual: relative to "
+                             "max(1, the values, 0.001 x the largest dual)", f"{rel}/duals.py"))
+    return out
+
+
+def _verdict(res: AuditResult, step: Report) -> AuditResult:
     """The closing lines and the exit code."""
-    lines = res.lines
-    if not any(line.startswith(("shadow prices", "MISMATCH shadow")) for line in lines):
-        lines.append("shadow prices NOT verified: the re-solve found no plan to derive them from")
+    if not any(s.name == "shadow prices" for s in res.steps):
+        step.note("shadow prices NOT verified: the re-solve found no plan to derive them from", "shadow prices")
+    embedded = res.source is not None and res.source.source == EMBEDDED
     if res.mismatches:
         res.exit_code = EXIT_MISMATCH
-        lines.append(f"not verified: {len(res.mismatches)} difference{'s' if len(res.mismatches) != 1 else ''} "
-                     "(see above)")
+        res.lines.append(f"not verified: {len(res.mismatches)} difference{'s' if len(res.mismatches) != 1 else ''} "
+                         "(see above)" + ("; the input was taken from the workbook's own input_ sheets" if embedded
+                                          else ""))
+    elif embedded:
+        res.lines.append("verified against the input copied into the workbook (its input_ sheets); the SHA-256 of "
+                         "the original input file was not checked")
     else:
-        lines.append("verified")
+        res.lines.append("verified")
     return res

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,23 +42,46 @@ class Diffs:
         self.lines.append(line)
 
 
+@dataclass
+class Step:
+    """One step of an audit as a record: its name, whether it passed (None: not verified, or
+    a note), the line printed for it, its differences and its figures."""
+
+    name: str
+    passed: bool | None
+    line: str
+    problems: list[str] = field(default_factory=list)
+    figures: dict = field(default_factory=dict)
+
+
 class Report:
     """The printed lines of an audit: one per step, or its differences (at most
-    MAX_LINES_PER_STEP of them) under a MISMATCH line."""
+    MAX_LINES_PER_STEP of them) under a MISMATCH line; and each step as a :class:`Step`."""
 
-    def __init__(self, lines: list[str], mismatches: list[str]) -> None:
+    def __init__(self, lines: list[str], mismatches: list[str], steps: list[Step] | None = None) -> None:
         self.lines = lines
         self.mismatches = mismatches
+        self.steps = steps if steps is not None else []
 
-    def __call__(self, ok_line: str, problems: list[str], what: str) -> None:
+    def __call__(self, ok_line: str, problems: list[str], what: str, *, name: str | None = None,
+                 figures: dict | None = None) -> None:
+        name = name or what
         if not problems:
             self.lines.append(ok_line)
+            self.steps.append(Step(name, True, ok_line, [], dict(figures or {})))
             return
-        self.lines.append(f"MISMATCH {what}: {len(problems)} difference{'s' if len(problems) != 1 else ''}")
+        head = f"MISMATCH {what}: {len(problems)} difference{'s' if len(problems) != 1 else ''}"
+        self.lines.append(head)
         self.lines.extend(f"  {p}" for p in problems[:MAX_LINES_PER_STEP])
         if len(problems) > MAX_LINES_PER_STEP:
             self.lines.append(f"  ... and {len(problems) - MAX_LINES_PER_STEP} more")
         self.mismatches.extend(problems)
+        self.steps.append(Step(name, False, head, list(problems), dict(figures or {})))
+
+    def note(self, line: str, name: str, figures: dict | None = None) -> None:
+        """A line that is neither a pass nor a difference (something not verified, and why)."""
+        self.lines.append(line)
+        self.steps.append(Step(name, None, line, [], dict(figures or {})))
 
 
 def fmt(x) -> str:

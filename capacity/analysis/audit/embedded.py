@@ -22,6 +22,9 @@ from capacity.output.report_cells import unescape_text
 PREFIX = "input_"
 #: At most this many differing cells are listed (the count is always given).
 MAX_LISTED = 20
+#: Two numbers of a copy and its input cell are equal within this relative tolerance
+#: (the copy is written with every digit, so only the last bit may differ).
+COPY_REL_TOL = 1e-12
 
 
 def has_copies(raw_out: RawWorkbook) -> bool:
@@ -52,11 +55,24 @@ def compare_copies(raw_out: RawWorkbook, raw_in: RawWorkbook) -> list[str]:
             continue
         diffs = _differences(_copied(raw_out, name), raw_in.sheets[name].cells)
         if diffs:
-            listed = ", ".join(f"{PREFIX}{name}!{ref} is {a!r}, the input's {name}!{ref} is {b!r}"
+            listed = ", ".join(f"{PREFIX}{name}!{ref} is {_show(a)}, the input's {name}!{ref} is {_show(b)}"
                                for ref, a, b in diffs[:MAX_LISTED])
             more = f" (and {len(diffs) - MAX_LISTED:,} more)" if len(diffs) > MAX_LISTED else ""
             lines.append(f"{PREFIX}{name}: {len(diffs):,} cell(s) differ from the input: {listed}{more}")
     return lines
+
+
+def _show(v) -> str:
+    """A cell's value as the auditor would type it: 40 not 40.0, a date as a date, blank as blank."""
+    if v in (None, ""):
+        return "blank"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, (int, float)):
+        return f"{float(v):.15g}"
+    if isinstance(v, (dt.date, dt.datetime)):
+        return _day(v).isoformat()
+    return repr(v)
 
 
 def _differences(copy: list[list], original: list[list]) -> list[tuple[str, object, object]]:
@@ -78,7 +94,7 @@ def _same(a, b) -> bool:
     if a in blank or b in blank:
         return a in blank and b in blank
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
-        return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=0.0)
+        return math.isclose(float(a), float(b), rel_tol=COPY_REL_TOL, abs_tol=0.0)
     if isinstance(a, (dt.date, dt.datetime)) and isinstance(b, (dt.date, dt.datetime)):
         return _day(a) == _day(b)
     return a == b if type(a) is type(b) else str(a) == str(b)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -14,10 +15,16 @@ import pandas as pd
 
 from capacity.analysis.audit.derived import check_derived
 from capacity.analysis.audit.diffs import MAX_LINES_PER_STEP, Report, label
+from capacity.analysis.audit.embedded import PREFIX, compare_copies, embedded_input, has_copies
 from capacity.analysis.audit.read import Table, find_input, key_values, read_output
 
 #: Slack on top of the gaps when comparing objectives (relative).
 OBJ_TOL = 1e-6
+#: A checks-sheet row's largest violation agrees with the recomputation within this share
+#: of it (or CHECKS_ABS_TOL), or when both are below CHECKS_REL_TOL x the check's tolerance
+#: (the violations are rounding noise printed with a few digits).
+CHECKS_REL_TOL = 1e-3
+CHECKS_ABS_TOL = 1e-9
 #: the tables run_checks re-checks
 CHECKED_TABLES = ("summary", "plan", "work", "coverage", "contracts")
 
@@ -30,27 +37,108 @@ def read_step(step: Report, output: Path, progress: Callable[[str], None]):
     raw_out, tables = read_output(output, problems)
     run = key_values(tables["run"])
     sizes = ", ".join(f"{n} {len(tables[n].frame):,}" for n in ("plan", "work", "coverage", "contracts"))
-    step(f"read {output}: tables rebuilt (rows: {sizes})", problems, f"reading {output}")
+    step(f"read {output}: tables rebuilt (rows: {sizes})", problems, f"reading {output}", name="read",
+         figures={n: len(tables[n].frame) for n in ("plan", "work", "coverage", "contracts")})
     return raw_out, tables, run
 
 
 # ---- 2. input ---------------------------------------------------------------
-def input_step(step: Report, output: Path, run: dict, input_path, progress: Callable[[str], None]):
-    """The input found and its SHA-256 compared with the run sheet's: (its path, the inputs read)."""
-    from capacity.io.reader import sha256_of
-    from capacity.io.validate import read_inputs
+@dataclass
+class InputSource:
+    """Where the audit's input came from, and the digests it could compare.
 
-    inp = find_input(output, run, Path(input_path) if input_path is not None else None)
+    ``source`` is ``"file"`` (``path`` read; ``computed`` its SHA-256) or
+    ``"input_ sheets"`` (no input file found: the copies inside the workbook
+    were read back; ``computed`` is None, the original file's SHA-256 cannot
+    be checked). ``recorded`` is the run sheet's ``input_sha256``."""
+
+    source: str
+    recorded: str
+    path: Path | None = None
+    computed: str | None = None
+    input_file: str = ""
+    why: str = ""  # why no input file was used (embedded input)
+
+
+EMBEDDED = "input_ sheets"
+NOT_CHECKED = "not checked: input taken from the input_ sheets"
+
+
+def input_step(step: Report, output: Path, run: dict, input_path, progress: Callable[[str], None],
+               raw_out=None):
+    """The input and its SHA-256 compared with the run sheet's, and the workbook's input_
+    copies compared with it: (an :class:`InputSource`, the inputs read).
+
+    Without an input file (none given, none beside the output or in inputs/), a workbook
+    that carries input_ copies is audited against them (validated like any input); one
+    without copies is a file error, as before."""
+    from capacity.io.errors import InputError
+    from capacity.io.reader import read_workbook, sha256_of
+
+    recorded = str(run.get("input_sha256") or "").strip().lower()
+    given = Path(input_path) if input_path is not None else None
+    try:
+        inp = find_input(output, run, given)
+    except InputError as exc:
+        if given is not None or raw_out is None or not has_copies(raw_out):
+            raise
+        return _embedded_step(step, raw_out, run, recorded, str(exc), progress)
     progress(f"reading {inp}")
     digest = sha256_of(inp) if inp.is_file() else None
-    recorded = str(run.get("input_sha256") or "").strip().lower()
+    src = InputSource("file", recorded, inp, digest, str(run.get("input_file") or ""))
     step(f"input {inp}: SHA-256 {recorded[:16]}... matches the run sheet",
          [] if digest == recorded else
          [f"run!input_sha256: the run sheet records {recorded or 'nothing'}, but {inp} has SHA-256 "
           f"{digest}: the input changed since the plan was made (or it is another file)"],
-         "input file")
-    inputs, _ = read_inputs(inp)
-    return inp, inputs
+         "input file", name="input", figures={"recorded": recorded, "computed": digest})
+    raw_in = read_workbook(inp)
+    inputs = _validated(raw_in)
+    if raw_out is not None:
+        _copies_step(step, raw_out, raw_in, inp)
+    return src, inputs
+
+
+def _validated(raw, sheet_prefix: str = ""):
+    """validate_raw, raising InputError with every issue (sheets renamed with ``sheet_prefix``)."""
+    from capacity.io.errors import InputError, Issue
+    from capacity.io.validate import validate_raw
+
+    inputs, issues = validate_raw(raw)
+    if inputs is None:
+        if sheet_prefix:
+            issues = [Issue("", "", f"{raw.path}: the input copied into the workbook is not a valid input "
+                                    "(no input file was found to audit against; give it with --input)")] + \
+                     [Issue(f"{sheet_prefix}{i.sheet}" if i.sheet else "", i.cell, i.message, i.level)
+                      for i in issues]
+        raise InputError(issues)
+    return inputs
+
+
+def _copies_step(step: Report, raw_out, raw_in, inp: Path) -> None:
+    """The input_ copies (the cells the workbook's formulas refer to) against the input file."""
+    copies = [n for n in raw_out.sheets if n.startswith(PREFIX) and n[len(PREFIX):] in raw_in.sheets]
+    if not has_copies(raw_out):
+        step.note("input copies: none (a workbook written before plans carried input_ sheets); "
+                  "its figures are checked against the input file only", "input copies")
+        return
+    problems = compare_copies(raw_out, raw_in)
+    step(f"input copies: the {len(copies)} input_ sheets equal {inp.name} cell for cell", problems,
+         "input copies (input_ sheets against the input file)", name="input copies",
+         figures={"sheets": len(copies)})
+
+
+def _embedded_step(step: Report, raw_out, run: dict, recorded: str, why: str, progress):
+    progress("no input file found: reading the input from the workbook's input_ sheets")
+    raw = embedded_input(raw_out)
+    inputs = _validated(raw, PREFIX)
+    name = str(run.get("input_file") or "").strip()
+    where = (f"{name} is neither beside the output nor in inputs/" if name and Path(name).name == name
+             else "the run sheet names no usable input file")
+    src = InputSource(EMBEDDED, recorded, None, None, name, f"none given, and {where}")
+    step.note(f"input: no input file found (none given, and {where}): the input was taken from the {len(raw.sheets)} input_ sheets (valid); the SHA-256 "
+              f"of the original file cannot be checked (the run sheet records {recorded[:16] or 'nothing'}...)",
+              "input", figures={"recorded": recorded, "computed": None, "sheets": len(raw.sheets)})
+    return src, inputs
 
 
 # ---- 3. derived figures -----------------------------------------------------
@@ -58,7 +146,8 @@ def derived_step(step: Report, inputs, tables: dict[str, Table], progress: Calla
     progress("recomputing derived figures")
     d = check_derived(inputs, tables)
     step(f"derived figures: {d.cells:,} cells recomputed from the tables and the input, "
-         f"largest relative difference {d.largest:.1e}", d.lines, "derived figures")
+         f"largest relative difference {d.largest:.1e}", d.lines, "derived figures",
+         figures={"cells": d.cells, "largest_relative_difference": d.largest})
 
 
 # ---- 4. constraints ---------------------------------------------------------
@@ -72,21 +161,25 @@ def constraints_step(step: Report, inputs, tables: dict[str, Table],
     try:
         checks = run_checks(inputs, frames)
     except Exception as exc:  # a table too damaged to check is a mismatch, not a crash
-        step("", [f"the tables cannot be re-checked ({type(exc).__name__}: {exc})"], "constraint checks")
+        step("", [f"the tables cannot be re-checked ({type(exc).__name__}: {exc})"], "constraint checks",
+             name="constraint checks")
         return None
     failed = checks[checks["result"] != "pass"]
     step(f"constraint checks: {len(checks)} of {len(checks)} pass against the input "
          f"(largest violation {checks['largest_violation'].max():.1e}, tolerance {checks['tolerance'].max():g})",
          [f"check '{r.check}' ({r.equation}) fails: largest violation {r.largest_violation:.3g}"
           + (f" at {r.where}" if r.where else "") for r in failed.itertuples()],
-         f"constraint checks ({len(failed)} of {len(checks)} fail)")
+         f"constraint checks ({len(failed)} of {len(checks)} fail)", name="constraint checks",
+         figures={"checks": len(checks), "failed": len(failed),
+                  "largest_violation": float(checks["largest_violation"].max()) if len(checks) else 0.0,
+                  "tolerance": float(checks["tolerance"].max()) if len(checks) else 0.0})
     return checks
 
 
 # ---- 5. checks sheet --------------------------------------------------------
 def checks_sheet_step(step: Report, tables: dict[str, Table], checks: pd.DataFrame) -> None:
     step(f"checks sheet: its {len(tables['checks'].frame)} rows match the recomputation",
-         compare_checks(tables["checks"], checks), "checks sheet")
+         compare_checks(tables["checks"], checks), "checks sheet", figures={"rows": len(tables["checks"].frame)})
 
 
 def compare_checks(sheet: Table, recomputed: pd.DataFrame) -> list[str]:
@@ -110,7 +203,8 @@ def compare_checks(sheet: Table, recomputed: pd.DataFrame) -> list[str]:
                        f"rows checked, the recomputation checks {int(w['rows_checked'])}")
         g, v = float(got["largest_violation"].iat[i]), float(w["largest_violation"])
         tol = float(w["tolerance"]) if "tolerance" in w else 1e-6
-        if not (abs(g - v) <= max(1e-9, 1e-3 * abs(v)) or (g <= tol * 1e-3 and v <= tol * 1e-3)):
+        if not (abs(g - v) <= max(CHECKS_ABS_TOL, CHECKS_REL_TOL * abs(v))
+                or (g <= tol * CHECKS_REL_TOL and v <= tol * CHECKS_REL_TOL)):
             out.append(f"{sheet.cell(i, 'largest_violation')}: check '{name}' says largest violation {g:.3g}, "
                        f"the recomputation gives {v:.3g}")
     return out
@@ -120,7 +214,8 @@ def compare_checks(sheet: Table, recomputed: pd.DataFrame) -> list[str]:
 # ---- 6. re-solve ------------------------------------------------------------
 def _options(run: dict, settings) -> dict:
     """mip_gap and time limit of the original run (its command line, else the input's settings)."""
-    opts = {"mip_gap": settings.mip_gap, "time_limit": settings.time_limit_s, "threads": None}
+    opts = {"mip_gap": settings.mip_gap, "time_limit": settings.time_limit_s, "threads": None,
+            "mip_gap_from": "the input's settings"}
     try:
         argv = shlex.split(str(run.get("command_line") or ""))
     except ValueError:
@@ -136,6 +231,8 @@ def _options(run: dict, settings) -> dict:
             if value is not None:
                 try:
                     opts[key] = int(value) if key == "threads" else float(value)
+                    if key == "mip_gap":
+                        opts["mip_gap_from"] = "the run's command line"
                 except ValueError:
                     pass
     return opts
@@ -183,22 +280,65 @@ def resolve_step(step: Report, inputs, tables: dict[str, Table], run: dict, prog
     problems += _keys_match("coverage", tables["coverage"].frame, fresh.coverage,
                             ["scenario", "week", "region", "work_type"])
     z = float(result.objective)
-    diff, allowed = float(reported) - z, (gap + float(result.gap or 0.0) + OBJ_TOL) * max(1.0, abs(float(reported)))
-    problems += _objective_problems(tables["summary"], float(reported), z, result.bound, diff, allowed)
-    step(f"re-solve ({result.status}, mip_gap {opts['mip_gap']:g}): optimum {z:,.2f}, reported "
-         f"{float(reported):,.2f} (gap {gap:.1e}); difference {diff:,.2f} within {allowed:,.2f}; "
-         f"plan and coverage rows are the model's", problems, "re-solve")
+    rep = float(reported)
+    obj = ObjectiveGap(reported=rep, optimum=z, run_gap=gap, resolve_gap=float(result.gap or 0.0),
+                       run_gap_cell=_key_cell(tables["run"], "mip_gap"),
+                       objective_cell=_key_cell(tables["summary"], "objective"),
+                       mip_gap=opts["mip_gap"], mip_gap_from=opts["mip_gap_from"])
+    problems += _objective_problems(tables["summary"], rep, z, result.bound, obj)
+    step(f"re-solve ({result.status}, mip_gap {opts['mip_gap']:g} from {opts['mip_gap_from']}): optimum {z:,.2f}, "
+         f"reported {rep:,.2f}; difference {obj.difference:,.2f} within {obj.terms()}; "
+         f"plan and coverage rows are the model's", problems, "re-solve",
+         figures={"objective": obj, "status": result.status})
     return fresh
 
 
-def _objective_problems(summary: Table, reported: float, z: float, bound, diff: float, allowed: float) -> list[str]:
+@dataclass
+class ObjectiveGap:
+    """The reported objective against the re-solved optimum, and the gap allowed between them:
+    (the run's achieved gap + the re-solve's achieved gap + OBJ_TOL) x max(1, |reported|)."""
+
+    reported: float
+    optimum: float
+    run_gap: float          # run!mip_gap: the relative gap the original solve achieved
+    resolve_gap: float      # the relative gap the audit's re-solve achieved
+    run_gap_cell: str = "run!mip_gap"
+    objective_cell: str = "summary!objective"
+    mip_gap: float = 0.0    # the mip_gap option both solves ran with
+    mip_gap_from: str = ""
+    obj_tol: float = OBJ_TOL
+
+    @property
+    def scale(self) -> float:
+        return max(1.0, abs(self.reported))
+
+    @property
+    def allowed(self) -> float:
+        return (self.run_gap + self.resolve_gap + self.obj_tol) * self.scale
+
+    @property
+    def difference(self) -> float:
+        return self.reported - self.optimum
+
+    def terms(self) -> str:
+        """``229.53 = (run gap 1.2e-04 + re-solve gap 0 + OBJ_TOL 1e-06) x 663,205.93``, each term named."""
+        return (f"{self.allowed:,.2f} = (the run's gap {self.run_gap:.2g} ({self.run_gap_cell}) + the re-solve's "
+                f"gap {self.resolve_gap:.2g} + OBJ_TOL {self.obj_tol:g}) x max(1, |objective|) {self.scale:,.2f}")
+
+
+def _key_cell(t: Table, key: str) -> str:
+    keys = list(t.frame["key"])
+    return t.cell(keys.index(key), "value") if key in keys else f"{t.name}!{key}"
+
+
+def _objective_problems(summary: Table, reported: float, z: float, bound, obj: ObjectiveGap) -> list[str]:
     """The reported objective within the gaps of the re-solved optimum, and not below its bound."""
     out = []
     scale = max(1.0, abs(reported))
     obj_cell = f"summary!B{list(summary.frame['key']).index('objective') + 2}"
-    if abs(diff) > allowed:
+    if abs(obj.difference) > obj.allowed:
         out.append(f"{obj_cell}: reported {reported:,.2f}, but the re-solved optimum is "
-                   f"{z:,.2f} (difference {diff:,.2f}, more than the gaps allow: {allowed:,.2f})")
+                   f"{z:,.2f} (difference {obj.difference:,.2f}, more than the gaps allow: {obj.terms()})")
     if bound is not None and math.isfinite(bound) and reported < bound - OBJ_TOL * scale:
         out.append(f"{obj_cell}: reported {reported:,.2f} is below the re-solved bound "
                    f"{bound:,.2f}: no plan can cost that little")

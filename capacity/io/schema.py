@@ -161,6 +161,9 @@ class Sheet:
     min_rows: int = 0
     # WIDE sheets: the rule for each week cell
     week_column: Column | None = None
+    # What a planner does on this sheet, in one line (the README sheet's numbered steps; the columns
+    # to fill are listed from ``columns``, never restated here)
+    step: str = ""
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -219,6 +222,7 @@ SETTINGS_SHEET = Sheet(
         Column("time_limit_s", NUMBER, "Solver time limit in seconds.", gt=0, max_value=1e7, blank="none"),
     ),
     key=("key",),
+    step="the run as a whole: type each value in column value, beside its key (start_date is the Monday of week 1)",
 )
 
 REGIONS = Sheet(
@@ -232,6 +236,7 @@ REGIONS = Sheet(
     ),
     key=("region",),
     min_rows=1,
+    step="one row per region where casework arises and regional staff work",
 )
 
 SCENARIOS = Sheet(
@@ -253,6 +258,7 @@ SCENARIOS = Sheet(
     ),
     key=("scenario",),
     min_rows=1,
+    step="one row per demand scenario, with its probability",
 )
 
 WORK_TYPES = Sheet(
@@ -290,6 +296,7 @@ WORK_TYPES = Sheet(
     ),
     key=("work_type",),
     min_rows=1,
+    step="one row per kind of task a case generates, with the value of a task not done and any completion target",
 )
 
 _REGIONAL_ONLY = " Regional sources only; ignored for contractors (their terms are in `contracts`)."
@@ -348,6 +355,8 @@ SOURCES = Sheet(
     ),
     key=("source",),
     min_rows=1,
+    step=("one row per staff source: national contractors, and regional EHOs, redeployed staff and hires with "
+          "their costs and lead times"),
 )
 
 SKILLS = Sheet(
@@ -378,6 +387,7 @@ SKILLS = Sheet(
         ),
     ),
     key=("source", "work_type"),
+    step="one row per work type a source can do, with its minutes per task and success rate",
 )
 
 CONTRACTS = Sheet(
@@ -409,6 +419,7 @@ CONTRACTS = Sheet(
         _limit("max_decrease_per_week", "Most FTE released per week after the initial term."),
     ),
     key=("contract",),
+    step="one row per contract for contractor staff, offered (option) or already signed; none is fine",
 )
 
 _AVAIL_WEEK = Column(
@@ -429,6 +440,7 @@ AVAILABILITY = Sheet(
     ),
     key=("source", "region"),
     week_column=_AVAIL_WEEK,
+    step="one row per regional source and region: the most FTE it can field in each week column",
 )
 
 DEMAND = Sheet(
@@ -443,6 +455,7 @@ DEMAND = Sheet(
     key=("scenario", "region"),
     min_rows=1,
     week_column=_DEMAND_WEEK,
+    step="one row per scenario and region: the new cases in each week column",
 )
 
 SHEETS: tuple[Sheet, ...] = (

@@ -181,21 +181,33 @@ def _summary_text(res) -> str:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Comparison workbook (default outputs/<input stem>-compare.xlsx).")
 @click.option("--vary", "vary", multiple=True, metavar="SHEET:ID:COLUMN=V1,V2,...",
-              help="Values for one input cell (settings: SHEET:KEY=V1,...); several --vary form their product.")
+              help="Values for one input cell (settings: settings:KEY=V1,...), or for several cells of one row at "
+                   "once: SHEET:ID:{COLUMN1,COLUMN2}=A1/B1,A2/B2 (one variant per group); several --vary form "
+                   "their product.")
+@click.option("--variants", "variants", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.xlsx",
+              help="A workbook whose 'experiments' sheet (variant, sheet, id, column, value) names more variants; "
+                   "rows of one variant form one variant.")
+@click.option("--builtin/--no-builtin", default=True, show_default=True,
+              help="Also compare, for every signed contract, 'not signed:<contract>' (offered, not signed) and "
+                   "'optimum level:<contract>' (signed at the level the model would choose).")
+@click.option("--break-even/--no-break-even", "break_even", default=True, show_default=True,
+              help="Find, by re-solving, each variant's break-even price (the contract price at which it costs "
+                   "what the base costs).")
 @click.option("--cvar", type=click.FloatRange(0, 1, max_open=True), default=0.9, show_default=True,
               help="Level of the CVaR of scenario costs.")
 @click.option("--workers", type=click.IntRange(min=1), help="Parallel solves (default: one per core).")
 @click.option("--scheduler", metavar="tcp://HOST:PORT", help="Run the solves on an existing Dask cluster.")
 @click.pass_context
-def compare(ctx, workbook: Path, output: Path | None, vary, cvar, workers, scheduler):
+def compare(ctx, workbook: Path, output: Path | None, vary, variants, builtin, break_even, cvar, workers, scheduler):
     """Compare contract terms and other input variants against uncertain demand."""
     import time
 
     from capacity.analysis import compare as cmp
 
     start = time.perf_counter()
-    res = cmp.compare(workbook, output, vary=list(vary), cvar=cvar, workers=workers, scheduler=scheduler,
-                      progress=_progress(start), command_line=" ".join(["capacity"] + sys.argv[1:]))
+    res = cmp.compare(workbook, output, vary=list(vary), variants=variants, cvar=cvar, workers=workers,
+                      scheduler=scheduler, builtin=builtin, break_even=break_even, progress=_progress(start),
+                      command_line=" ".join(["capacity"] + sys.argv[1:]))
     if res.summary_text:
         click.echo(res.summary_text)
     if res.message:
@@ -208,17 +220,22 @@ def compare(ctx, workbook: Path, output: Path | None, vary, cvar, workers, sched
 @click.argument("output", type=click.Path(path_type=Path))
 @click.option("--input", "input_path", type=click.Path(path_type=Path),
               help="The input workbook (default: the file named in the run sheet, beside OUTPUT or in inputs/).")
+@click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write what was checked and found (digests, steps, tolerances and their origin) to "
+                   "FILE: .xlsx, or .md / .txt for text.")
 @click.pass_context
-def audit(ctx, output: Path, input_path: Path | None):
+def audit(ctx, output: Path, input_path: Path | None, report: Path | None):
     """Re-check an output workbook against its input without trusting it: exit 0 verified, 5 mismatch."""
     import time
 
     from capacity.analysis import audit as aud
 
     start = time.perf_counter()
-    res = aud.audit(output, input_path, progress=_progress(start))
+    res = aud.audit(output, input_path, progress=_progress(start), report=report)
     for line in res.lines:
         click.echo(line)
+    if res.report_path is not None:
+        click.echo(f"wrote {one_line(res.report_path)}", err=True)
     ctx.exit(res.exit_code)
 
 

@@ -52,7 +52,7 @@ from capacity.analysis.audit.embedded import COPY_REL_TOL, compare_copies, embed
 from capacity.analysis.audit.read import COLUMNS, INT, SHEETS, TEXT, Table, find_input, read_output, read_table
 from capacity.analysis.audit.steps import (CHECKS_ABS_TOL, CHECKS_REL_TOL, EMBEDDED, NOT_CHECKED, OBJ_TOL,
                                   InputSource, ObjectiveGap, checks_sheet_step, compare_checks, constraints_step,
-                                  derived_step, input_step, read_step, resolve_step)
+                                  derived_step, input_step, key_cell, read_step, resolve_step)
 from capacity.exitcodes import EXIT_MISMATCH, EXIT_OK
 
 __all__ = [
@@ -96,6 +96,8 @@ class AuditResult:
     source: InputSource | None = None
     tolerances: list[Tolerance] = field(default_factory=list)
     objective: ObjectiveGap | None = None
+    output_sha256: str = ""  # of the audited workbook, as read
+    report_path: Path | None = None  # the report written (audit(report=...))
 
     @property
     def verdict(self) -> str:
@@ -107,14 +109,23 @@ def _quiet(_: str) -> None:
 
 
 def audit(output: str | Path, input_path: str | Path | None = None, *,
-          progress: Callable[[str], None] = _quiet) -> AuditResult:
-    """Verify an output workbook of `capacity plan` against its input (see the module doc)."""
+          progress: Callable[[str], None] = _quiet, report: str | Path | None = None) -> AuditResult:
+    """Verify an output workbook of `capacity plan` against its input (see the module doc).
+
+    ``report``: also write what was checked and found to that file (.xlsx, .md or .txt;
+    :mod:`capacity.analysis.audit.report_file`); its path is checked before the audit runs."""
+    from capacity.analysis.audit.report_file import check_report_path, write_audit_report
+
     output = Path(output)
+    if report is not None:
+        report = check_report_path(report, output, input_path)
     res = AuditResult(EXIT_OK, output=output)
     step = Report(res.lines, res.mismatches, res.steps)
     raw_out, tables, run = read_step(step, output, progress)
     res.source, inputs = input_step(step, output, run, input_path, progress, raw_out)
     res.input_path = res.source.path
+    res.source.recorded_cell = key_cell(tables["run"], "input_sha256")
+    res.output_sha256 = raw_out.sha256
     derived_step(step, inputs, tables, progress)
     checks = constraints_step(step, inputs, tables, progress)
     if checks is not None:
@@ -124,7 +135,11 @@ def audit(output: str | Path, input_path: str | Path | None = None, *,
         shadow_step(step, raw_out, inputs, tables, fresh)
     res.objective = next((s.figures["objective"] for s in res.steps if "objective" in s.figures), None)
     res.tolerances = _tolerances(res, tables, checks)
-    return _verdict(res, step)
+    _verdict(res, step)
+    if report is not None:
+        progress(f"writing the report {report}")
+        res.report_path = write_audit_report(report, res)
+    return res
 
 
 def _tolerances(res: AuditResult, tables: dict[str, Table], checks) -> list[Tolerance]:

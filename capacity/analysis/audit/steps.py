@@ -58,6 +58,11 @@ class InputSource:
     computed: str | None = None
     input_file: str = ""
     why: str = ""  # why no input file was used (embedded input)
+    recorded_cell: str = "run!input_sha256"  # the run sheet's cell holding ``recorded``
+
+    @property
+    def embedded(self) -> bool:
+        return self.source == EMBEDDED
 
 
 EMBEDDED = "input_ sheets"
@@ -282,8 +287,8 @@ def resolve_step(step: Report, inputs, tables: dict[str, Table], run: dict, prog
     z = float(result.objective)
     rep = float(reported)
     obj = ObjectiveGap(reported=rep, optimum=z, run_gap=gap, resolve_gap=float(result.gap or 0.0),
-                       run_gap_cell=_key_cell(tables["run"], "mip_gap"),
-                       objective_cell=_key_cell(tables["summary"], "objective"),
+                       run_gap_cell=key_cell(tables["run"], "mip_gap"),
+                       objective_cell=key_cell(tables["summary"], "objective"),
                        mip_gap=opts["mip_gap"], mip_gap_from=opts["mip_gap_from"])
     problems += _objective_problems(tables["summary"], rep, z, result.bound, obj)
     step(f"re-solve ({result.status}, mip_gap {opts['mip_gap']:g} from {opts['mip_gap_from']}): optimum {z:,.2f}, "
@@ -321,12 +326,12 @@ class ObjectiveGap:
         return self.reported - self.optimum
 
     def terms(self) -> str:
-        """``229.53 = (run gap 1.2e-04 + re-solve gap 0 + OBJ_TOL 1e-06) x 663,205.93``, each term named."""
-        return (f"{self.allowed:,.2f} = (the run's gap {self.run_gap:.2g} ({self.run_gap_cell}) + the re-solve's "
-                f"gap {self.resolve_gap:.2g} + OBJ_TOL {self.obj_tol:g}) x max(1, |objective|) {self.scale:,.2f}")
+        """``229.53 = (run gap 0.00012 [run!B30] + re-solve gap 0 + OBJ_TOL 1e-06) x max(1, |objective|) ...``."""
+        return (f"{self.allowed:,.2f} = (run gap {self.run_gap:.2g} [{self.run_gap_cell}] + re-solve gap "
+                f"{self.resolve_gap:.2g} + OBJ_TOL {self.obj_tol:g}) x max(1, |objective|) {self.scale:,.2f}")
 
 
-def _key_cell(t: Table, key: str) -> str:
+def key_cell(t: Table, key: str) -> str:
     keys = list(t.frame["key"])
     return t.cell(keys.index(key), "value") if key in keys else f"{t.name}!{key}"
 

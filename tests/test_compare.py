@@ -53,9 +53,12 @@ def test_parse_vary_values():
     assert V.parse_vary("settings:reveal_week=2,4") == ("settings", "reveal_week", "value", [2, 4])
     assert V.parse_vary("contracts:c:max_increase_per_week=,2.5,1e3")[3] == ["", 2.5, 1000.0]
     assert V.parse_vary("contracts:c:status=signed,option")[3] == ["signed", "option"]
-    names = [v.name for v in V.vary_variants(["contracts:c:min_fte=1,2", "settings:reveal_week=3,4"])]
-    assert names == ["c:min_fte=1 & reveal_week=3", "c:min_fte=1 & reveal_week=4",
-                     "c:min_fte=2 & reveal_week=3", "c:min_fte=2 & reveal_week=4"]
+    variants = V.vary_variants(["contracts:c:min_fte=1,2", "settings:reveal_week=3,4"])
+    assert [v.name for v in variants] == ["min 1 FTE, reveal wk 3", "min 1 FTE, reveal wk 4",
+                                          "min 2 FTE, reveal wk 3", "min 2 FTE, reveal wk 4"]
+    assert [V.full_label(v.edits) for v in variants] == [
+        "c:min_fte=1 & reveal_week=3", "c:min_fte=1 & reveal_week=4",
+        "c:min_fte=2 & reveal_week=3", "c:min_fte=2 & reveal_week=4"]
 
 
 @pytest.mark.parametrize("spec", ["contracts:x:min_term_weeks", "contracts:min_term_weeks=1", "a:b:c:d=1",
@@ -121,7 +124,8 @@ def test_flex_edits():
 # --------------------------------------------------- the small example, end to end
 def test_longer_lock_in_never_lowers_expected_cost(small_compare):
     comp = small_compare.comparison.set_index("variant")
-    costs = [comp.loc[f"callco_block:min_term_weeks={m} & reveal_week={r}", "expected_cost"]
+    assert comp.loc["term 4 wk, reveal wk 5", "edits"] == "callco_block:min_term_weeks=4 & reveal_week=5"
+    costs = [comp.loc[f"term {m} wk, reveal wk {r}", "expected_cost"]
              for r in (3, 5) for m in (0, 2, 4, 6)]
     for r in range(2):
         series = costs[4 * r: 4 * r + 4]
@@ -154,7 +158,8 @@ def test_measures_and_sheets(small_compare):
     assert ((comp[parts].sum(axis=1) - comp["expected_cost"]).abs() <= REL * comp["expected_cost"]).all()
     assert {"utilisation:callco_flex", "signed:callco_block", "committed_fte:callco_block"} <= set(comp.columns)
     book = openpyxl.load_workbook(res.output)
-    assert book.sheetnames[:5] == ["comparison", "scenario_costs", "measures", "inputs_changed", "run"]
+    assert book.sheetnames[:8] == ["comparison", "scenario_costs", "measures", "negotiation", "contract_use",
+                                   "break_even_runs", "inputs_changed", "run"]
     keys = [r[0] for r in book["measures"].iter_rows(min_row=2, values_only=True)]
     assert {"rp", "ws", "evpi", "eev", "vss", "flex_value:callco_flex", "flex_value:callco_block",
             "flex_value:all"} <= set(keys)
@@ -203,7 +208,7 @@ def test_inputs_changed_lists_exactly_the_edits(small_compare):
     expected = set()
     for m in (0, 2, 4, 6):
         for r in (3, 5):
-            name = f"callco_block:min_term_weeks={m} & reveal_week={r}"
+            name = f"term {m} wk, reveal wk {r}"
             expected |= {(name, "contracts!F3", "min_term_weeks", 6, m), (name, "settings!B6", "value", 3, r)}
     got = {(r.variant, r.cell, r.column, r.old_value, r.new_value) for r in asked.itertuples()}
     assert got == expected

@@ -57,6 +57,8 @@ from capacity.io.inputs import Inputs
 
 from .common import OK, SHOWN_ERRORS, CompareResult, Progress, quiet
 from .execute import run_jobs
+from .negotiation import (NOTES, BreakEven, break_even_runs_table, contract_use_table, negotiation_table,
+                          varied_contract)
 from .runs import Job, cvar, eev_job, measures, run_job, scenario_costs, stochastic_jobs
 from .tables import (_comparison, _run_sheet, _scenario_costs, _summary_text, inputs_changed_table, measures_table,
                      write_compare_workbook)
@@ -68,12 +70,19 @@ __all__ = ["CompareResult", "Job", "compare", "cvar", "eev_job", "measures", "me
 @dataclass
 class _Plan:
     """What the comparison will run: the rows of the comparison table, the jobs,
-    the cells each variant edits, and the variants that cannot run."""
+    the cells each variant edits, the variants that cannot run, and per row what the
+    negotiation figures need (its validated inputs, the contract it varies)."""
 
-    rows: list = field(default_factory=lambda: [{"name": "base", "kind": "base", "key": "base"}])
+    rows: list = field(default_factory=lambda: [{"name": "base", "kind": "base", "key": "base", "edits": ""}])
     jobs: list = field(default_factory=list)
     changes: list = field(default_factory=list)
     invalid: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+    deferred: dict = field(default_factory=dict)   # 'level:<c>' job key -> (variant, row key)
+
+
+KINDS = {"--vary": "variant", "experiments": "experiment", "variants file": "variants_file", "builtin": "builtin",
+         "flex": "flex"}
 
 
 def compare(
@@ -81,6 +90,7 @@ def compare(
     output: str | Path | None = None,
     *,
     vary: list[str] | tuple = (),
+    variants: str | Path | None = None,
     cvar: float = 0.9,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -88,37 +98,47 @@ def compare(
     command_line: str | None = None,
     flex: bool = True,
     stochastic: bool = True,
+    builtin: bool = False,
+    break_even: bool = False,
 ) -> CompareResult:
     """Compare the base input with its variants under uncertain demand; write the comparison workbook.
 
     Stages: :func:`_open` (options, output path, read and validate the base),
     :func:`_variant_jobs` (variants as edits, each validated), :func:`run_jobs`
-    (solve), :func:`_result` (tables and messages), :func:`_write`.
-    ``flex``/``stochastic``: also run the flexibility variants / the WS, EV
-    and EEV runs (the command line always does).
+    (solve, with the follow-up runs of :class:`_Follow`), :func:`_result`
+    (tables and messages), :func:`_write`.
+    ``variants``: a workbook whose ``experiments`` sheet names more variants.
+    ``flex``/``stochastic``: also run the flexibility variants / the WS, EV and EEV runs;
+    ``builtin``: the ``not signed`` and ``optimum level`` variants of every signed
+    contract; ``break_even``: the break-even price of every variant that varies one
+    contract (the command line does all of these unless told not to).
     """
     started = dt.datetime.now().astimezone()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    input_path, output, raw, base, warnings = _open(input_path, output, list(vary or []), progress)
+    input_path, output, raw, base, warnings, from_file = _open(input_path, output, list(vary or []), variants,
+                                                               progress)
     timings["read_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    plan = _variant_jobs(raw, base, list(vary or []), cvar, flex=flex, stochastic=stochastic, progress=progress)
+    plan = _variant_jobs(raw, base, list(vary or []), from_file, cvar, flex=flex, stochastic=stochastic,
+                         builtin=builtin, progress=progress)
     timings["variants_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    records, executor, n_workers = run_jobs(plan.jobs, lambda ev: eev_job(base, ev), workers=workers,
-                                            scheduler=scheduler, progress=progress)
+    follow = _Follow(raw, base, plan, cvar, break_even)
+    records, executor, n_workers = run_jobs(plan.jobs, follow, workers=workers, scheduler=scheduler,
+                                            progress=progress)
     timings["solve_s"] = time.perf_counter() - t0
     for key, text in plan.invalid.items():
-        records[key] = {"key": key, "status": "invalid", "objective": None, "message": text}
+        status = plan.meta.get(key, {}).get("error_status", "invalid")
+        records[key] = {"key": key, "status": status, "objective": None, "message": text}
     run_info = _run_sheet(base, records.get("base", {}), started, command_line, timings, executor, n_workers,
                           *_processes_and_cpu(records), cvar, records)
-    res = _result(base, plan, records, run_info, warnings, cvar)
+    res = _result(base, plan, records, run_info, warnings, cvar, follow.searches)
     _write(res, output, base.settings.currency, cvar, progress)
     return res
 
 
-def _open(input_path, output, vary: list[str], progress: Progress):
+def _open(input_path, output, vary: list[str], variants, progress: Progress):
     """Check the options and the output path, read the input once and validate the base."""
     from capacity.io import safety
     from capacity.io.output_paths import default_output
@@ -127,51 +147,131 @@ def _open(input_path, output, vary: list[str], progress: Progress):
     from capacity.io.reader import read_workbook
     from capacity.io.validate import validate_raw
 
-    for spec in vary:
-        V.parse_vary(spec)  # syntax first: nothing is read or written for a bad option
+    V.vary_variants(vary)  # syntax first: nothing is read or written for a bad option
     input_path = Path(input_path)
     default = default_output(input_path, "compare")
     output = Path(output) if output is not None else default
+    if variants is not None and Path(variants).resolve() == output.resolve():
+        raise V.VaryError(f"--variants {variants}: is the output file")
     if output == default:
         safety.make_output_folder(output.parent)
-    safety.check_output_path(output, [input_path])
+    safety.check_output_path(output, [input_path] + ([Path(variants)] if variants is not None else []))
     progress(f"reading {input_path}")
     raw = read_workbook(input_path)
     base, issues = validate_raw(raw)
     if base is None:
         raise InputError(issues)
     V.check_targets(raw, vary)
+    from_file = V.variants_file(variants, raw) if variants is not None else []
     warnings = [str(i) for i in issues]
-    return input_path, output, raw, base, warnings
+    return input_path, output, raw, base, warnings, from_file
 
 
-def _variant_jobs(raw, base: Inputs, vary: list[str], alpha: float, *, flex: bool, stochastic: bool,
-                  progress: Progress) -> _Plan:
-    """The base, the stochastic runs and every variant (--vary, experiments sheet, flexibility) as jobs."""
+def _variant_jobs(raw, base: Inputs, vary: list[str], from_file: list, alpha: float, *, flex: bool,
+                  stochastic: bool, builtin: bool = False, progress: Progress = quiet) -> _Plan:
+    """The base, the stochastic runs and every variant (--vary, --variants file, experiments sheet,
+    built-in, flexibility) as jobs."""
     from capacity.analysis import variants as V
 
     variants = V.vary_variants(vary)
     taken = {"base"} | {v.name for v in variants}
-    for v in V.experiment_variants(raw):
-        while v.name in taken:
-            v.name = f"{v.name} (experiments)"
-        taken.add(v.name)
-        variants.append(v)
+    for extra in (from_file, V.experiment_variants(raw)):
+        for v in extra:
+            while v.name in taken:
+                v.name = f"{v.name} ({v.origin})"
+            taken.add(v.name)
+            variants.append(v)
+    builtins = V.signed_variants(base) if builtin else []
     flexes = V.flex_variants(base.contracts) if flex else []
-    progress(f"validating {len(variants)} variant{'s' if len(variants) != 1 else ''} and {len(flexes)} "
-             "flexibility variants")
+    progress(f"validating {len(variants)} variant{'s' if len(variants) != 1 else ''}, {len(builtins)} built-in "
+             f"and {len(flexes)} flexibility variants")
     plan = _Plan(jobs=[Job("base", "base", "base", base, cvar=alpha, explain=True)])
     sp = stochastic_jobs(base) if stochastic else []
     plan.jobs += sp[:1]  # ev first: the EEV run waits for it
-    for v in variants + flexes:
-        kind = {"--vary": "variant", "experiments": "experiment", "flex": "flex"}[v.origin]
-        key = v.name if v.origin == "flex" else f"variant:{v.name}"
-        plan.rows.append({"name": v.name, "kind": kind, "key": key})
+    for v in variants + builtins + flexes:
+        kind = KINDS[v.origin]
+        key = v.name if v.origin == "flex" else f"{'builtin' if kind == 'builtin' else 'variant'}:{v.name}"
+        plan.rows.append({"name": v.name, "kind": kind, "key": key, "edits": V.full_label(v.edits)})
+        contract = v.contract or (v.name.split(":", 1)[1] if v.origin == "flex" and v.name != f"flex:{V.FLEX_ALL}"
+                                  else None)
+        c, why = varied_contract(v.edits, base, contract)
+        if v.origin == "flex" and v.name == f"flex:{V.FLEX_ALL}":
+            c, why = None, "the variant edits every contract: no single price to vary"
+        plan.meta[key] = {"contract": c, "contract_reason": why, "error_status": v.error_status}
+        if v.deferred and not v.error:   # optimum level: first the solve with the level free
+            lkey = f"level:{v.contract}"
+            plan.deferred[lkey] = (v, key)
+            plan.jobs.append(Job(lkey, "level", f"{v.contract} with its committed level free", base, measures=False,
+                                 cvar=alpha, free_level=(v.contract,)))
+            continue
         inputs = _variant_inputs(raw, v, key, plan)
         if inputs is not None:
+            plan.meta[key]["inputs"] = inputs
             plan.jobs.append(Job(key, kind, v.name, inputs, cvar=alpha, explain=kind != "flex"))
     plan.jobs += sp[1:]
     return plan
+
+
+class _Follow:
+    """The runs that wait for others: the EEV (after the expected-value problem), the
+    optimum-level variant (after its free-level solve), and the steps of each
+    break-even search (after the base and the variant, then one after another)."""
+
+    def __init__(self, raw, base: Inputs, plan: _Plan, alpha: float, break_even: bool):
+        self.raw, self.base, self.plan, self.alpha, self.break_even = raw, base, plan, alpha, break_even
+        self.base_rec: dict | None = None
+        self.waiting: list = []
+        self.searches: dict[str, BreakEven] = {}
+
+    def __call__(self, job: Job, rec: dict) -> list[Job]:
+        out: list[Job] = []
+        if job.kind == "ev":
+            eev = eev_job(self.base, rec)
+            out += [eev] if eev is not None else []
+        elif job.kind == "level":
+            out += self._optimum_level(job, rec)
+        elif job.kind == "break_even":
+            out += self.searches[job.tag].step(job, rec)
+        elif job.key == "base":
+            self.base_rec = rec
+            for key, r in self.waiting:
+                out += self._start(key, r)
+            self.waiting = []
+        elif job.key in self.plan.meta and self.break_even:
+            if self.base_rec is None:
+                self.waiting.append((job.key, rec))
+            else:
+                out += self._start(job.key, rec)
+        return out
+
+    def _start(self, key: str, rec: dict) -> list[Job]:
+        meta = self.plan.meta[key]
+        if not self.break_even or meta.get("contract") is None or "inputs" not in meta:
+            return []
+        row = next(r for r in self.plan.rows if r["key"] == key)
+        search = BreakEven(key, row["name"], meta["contract"], meta["inputs"], cvar=self.alpha)
+        self.searches[key] = search
+        base_cost = self.base_rec.get("objective") if self.base_rec.get("status") in OK else None
+        return search.start(base_cost, rec)
+
+    def _optimum_level(self, job: Job, rec: dict) -> list[Job]:
+        from capacity.analysis import variants as V
+
+        v, key = self.plan.deferred[job.key]
+        c = v.contract
+        if rec.get("status") not in OK:
+            self.plan.invalid[key] = (f"the solve with {c}'s committed level free did not solve: "
+                                      f"{rec.get('message') or rec.get('status')}")
+            return []
+        v.edits = [V.optimum_level_edit(self.base, c, rec["levels"][c])]
+        row = next(r for r in self.plan.rows if r["key"] == key)
+        row["edits"] = V.full_label(v.edits)
+        self.plan.meta[key]["free_level_cost"] = rec.get("objective")
+        inputs = _variant_inputs(self.raw, v, key, self.plan)
+        if inputs is None:
+            return []
+        self.plan.meta[key]["inputs"] = inputs
+        return [Job(key, "builtin", v.name, inputs, cvar=self.alpha, explain=True)]
 
 
 def _variant_inputs(raw, v, key: str, plan: _Plan) -> Inputs | None:
@@ -207,13 +307,14 @@ def _processes_and_cpu(records: dict) -> tuple[int, float]:
 
 
 def _result(base: Inputs, plan: _Plan, records: dict, run_info: pd.DataFrame, warnings: list[str],
-            alpha: float) -> CompareResult:
+            alpha: float, searches: dict | None = None) -> CompareResult:
     """The comparison's tables, exit status and message."""
+    searches = searches or {}
     comparison = _comparison(plan.rows, records, base)
     meas, sp_notes = measures_table(base, records, alpha)
     base_rec = records.get("base", {})
     failed = [(r["name"], records[r["key"]]) for r in plan.rows[1:]
-              if records.get(r["key"], {}).get("status") not in OK]
+              if records.get(r["key"], {}).get("status") not in OK + ("not built",)]
     failed += [(k, rec) for k, rec in records.items() if rec.get("kind") in ("ws", "ev", "eev")
                and rec.get("status") not in OK]
     base_status = base_rec.get("status", "error")
@@ -226,8 +327,11 @@ def _result(base: Inputs, plan: _Plan, records: dict, run_info: pd.DataFrame, wa
     res = CompareResult(exit_code=STATUS_EXIT.get(base_status, EXIT_NO_SOLUTION), output=None,
                         comparison=comparison, scenario_costs=_scenario_costs(plan.rows, records), measures=meas,
                         inputs_changed=inputs_changed_table(plan.changes), run_info=run_info, records=records,
-                        message="\n".join(lines + sp_notes))
-    res.summary_text = _summary_text(comparison, meas, base.settings.currency, alpha)
+                        message="\n".join(lines + sp_notes),
+                        negotiation=negotiation_table(plan.rows, records, plan.meta, searches, base),
+                        contract_use=contract_use_table(plan.rows, records, plan.meta, base),
+                        break_even_runs=break_even_runs_table(plan.rows, searches), notes=dict(NOTES))
+    res.summary_text = _summary_text(comparison, meas, base.settings.currency, alpha, res.negotiation)
     return res
 
 

@@ -29,6 +29,15 @@ class CompareResult:
     inputs_changed: pd.DataFrame | None = None
     run_info: pd.DataFrame | None = None
     records: dict = field(default_factory=dict)
+    negotiation: pd.DataFrame | None = None      # per variant: saving, per week removed, break-even, cost per use
+    contract_use: pd.DataFrame | None = None     # per run and contract: cost against FTE-weeks paid and used
+    break_even_runs: pd.DataFrame | None = None  # every re-solve of every break-even search
+    notes: dict = field(default_factory=dict)    # measure/column -> a plain note (negotiation.NOTES)
+
+    def negotiation_row(self, variant: str) -> dict:
+        n = self.negotiation
+        hit = n[n["variant"] == variant]
+        return hit.iloc[0].to_dict() if len(hit) else {}
 
     def measure(self, key: str):
         m = self.measures

@@ -69,17 +69,20 @@ def _bar(done: int, total: int, width: int = 20) -> str:
     return "[" + "#" * filled + "-" * (width - filled) + f"] {done}/{total}"
 
 
-def run_jobs(jobs: list[Job], eev_of: Callable[[dict], Job | None], *, workers: int | None = None,
-             scheduler: str | None = None, progress: Progress = quiet) -> tuple[dict, str, int]:
-    """Run ``jobs`` in parallel; when the ``ev`` job finishes, ``eev_of(record)`` adds the EEV job.
+def run_jobs(jobs: list[Job], follow: Callable[[Job, dict], list[Job]] | None = None, *,
+             workers: int | None = None, scheduler: str | None = None,
+             progress: Progress = quiet) -> tuple[dict, str, int]:
+    """Run ``jobs`` in parallel; when a job finishes, ``follow(job, record)`` may add jobs
+    (the EEV run after the expected-value problem, the steps of a break-even search, the
+    optimum-level variant after its free-level solve), which go through the same pool.
 
     Returns ({job key: record}, executor label, workers).
     """
     runner = _Dask(scheduler) if scheduler else _Local(workers or _cores())
     records: dict[str, dict] = {}
     pending: dict = {}
-    total = len(jobs) + sum(1 for j in jobs if j.kind == "ev")
-    progress(f"solving {total} runs ({runner.label})")
+    total = len(jobs)
+    progress(f"solving {total} runs ({runner.label}); follow-up runs are added as they are needed")
     for job in jobs:
         pending[runner.submit(job)] = job
     done = 0
@@ -94,14 +97,12 @@ def run_jobs(jobs: list[Job], eev_of: Callable[[dict], Job | None], *, workers: 
                            "message": f"{type(exc).__name__}: {exc}", "seconds": math.nan}
                 records[job.key] = rec
                 done += 1
+                more = list(follow(job, rec) or []) if follow is not None else []
+                total += len(more)
                 text = rec["status"] if rec["objective"] is None else f"{rec['status']}, {rec['objective']:,.0f}"
                 progress(f"{_bar(done, total)} {job.key}: {text} ({rec.get('seconds', math.nan):.1f}s)")
-                if job.kind == "ev":
-                    follow = eev_of(rec)
-                    if follow is None:
-                        total -= 1
-                    else:
-                        pending[runner.submit(follow)] = follow
+                for nxt in more:
+                    pending[runner.submit(nxt)] = nxt
     finally:  # normally nothing is pending; after an interrupt the rest is cancelled
         runner.close(list(pending))
     return records, runner.label, runner.workers

@@ -23,8 +23,10 @@ from .common import OK
 class Job:
     """One solve, sent to a worker process (picklable: Inputs are plain frames)."""
 
-    key: str                 # unique: 'base', 'variant:<name>', 'ws:<w>', 'ev', 'eev', 'flex:<c>'
-    kind: str                # base | variant | experiment | flex | ws | ev | eev
+    key: str                 # unique: 'base', 'variant:<name>', 'builtin:<name>', 'ws:<w>', 'ev', 'eev',
+                             # 'flex:<c>', 'level:<c>', 'break_even:<row key>:<step>'
+    kind: str                # base | variant | experiment | variants_file | builtin | flex | ws | ev | eev
+                             # | level | break_even
     name: str
     inputs: Inputs
     fixed: dict | None = None
@@ -33,6 +35,9 @@ class Job:
     explain: bool = False    # name the infeasible constraint families
     cvar: float = 0.9
     mip_gap: float = 0.0
+    free_level: tuple = ()   # contracts whose committed level is left to the model (its rows L = committed_fte*y
+                             # dropped), keeping the pre-arranged start: the 'optimum level' search
+    tag: Any = None          # the caller's (e.g. which break-even search a step belongs to)
 
 
 def run_job(job: Job) -> dict:
@@ -45,6 +50,7 @@ def run_job(job: Job) -> dict:
                            "host": socket.gethostname(), "status": "error", "objective": None, "message": ""}
     try:
         built = build_model(job.inputs, fixed=job.fixed)
+        _free_levels(built, job.free_level)
         res = solve(built, mip_gap=job.mip_gap, threads=1, duals=False, _explain=job.explain)
         rec.update(status=res.status, termination=res.termination, objective=res.objective, gap=res.gap,
                    parts=dict(res.objective_parts),
@@ -56,6 +62,8 @@ def run_job(job: Job) -> dict:
         elif res.status not in OK:
             rec["message"] = f"no solution: {res.termination}"
         else:
+            rec["paid_fte_weeks"] = paid_fte_weeks(job.inputs, res.values)
+            rec["levels"] = {str(k): float(v) for k, v in res.values["L"].items()}
             if job.measures:
                 rec.update(measures(job.inputs, built, res, job.cvar))
             if job.first_stage:
@@ -64,6 +72,34 @@ def run_job(job: Job) -> dict:
         rec.update(status="error", message=f"{type(exc).__name__}: {exc}")
     rec["seconds"] = time.perf_counter() - t0
     return rec
+
+
+def _free_levels(built, contracts) -> None:
+    """Drop the rows L[c] = committed_fte*y[c] (eq 4) of ``contracts``: the model chooses L, while the
+    pre-arranged start (eq 2's exemption, keyed on the input's committed_fte) stays."""
+    if not contracts:
+        return
+    block = built.model.component("contracts")
+    rows = block.component("committed") if block is not None else None
+    for c in contracts:
+        if rows is None or c not in rows:
+            raise ValueError(f"contract {c} has no committed level to free")
+        rows[c].deactivate()
+
+
+def paid_fte_weeks(inputs: Inputs, values: dict) -> dict:
+    """Per contract: expected FTE-weeks paid, sum over scenarios and weeks of pi[w]*N[c,t,w] (the
+    derivative of the expected cost with respect to the contract's cost_per_fte_week)."""
+    out = {str(c): 0.0 for c in inputs.contracts.index}
+    n = values.get("N")
+    if n is None or not len(n):
+        return out
+    pi = inputs.scenarios["probability"]
+    w = n.index.get_level_values("scenario").map(pi).to_numpy(dtype=float)
+    weighted = pd.Series(n.to_numpy(dtype=float) * w, index=n.index.get_level_values("contract"))
+    for c, v in weighted.groupby(level=0).sum().items():
+        out[str(c)] = float(v)
+    return out
 
 
 def measures(inputs: Inputs, built, res, alpha: float) -> dict:
@@ -82,7 +118,10 @@ def measures(inputs: Inputs, built, res, alpha: float) -> dict:
         "cvar": cvar(sc["total"], sc["probability"], alpha),
         "completion_share": float(summary["expected_completion_share"]),
         "contracts": [{"contract": r.contract, "signed": bool(r.signed), "committed_fte": float(r.committed_fte),
-                       "utilisation": None if pd.isna(r.expected_utilisation) else float(r.expected_utilisation)}
+                       "utilisation": None if pd.isna(r.expected_utilisation) else float(r.expected_utilisation),
+                       "expected_cost": float(r.expected_cost),
+                       "paid_fte_weeks": float(r.expected_paid_hours) / inputs.settings.hours_per_fte_week,
+                       "used_fte_weeks": float(r.expected_task_hours) / inputs.settings.productive_hours}
                       for r in con.itertuples(index=False)],
         "scenario_check": abs(float((sc["total"] * sc["probability"]).sum()) - float(res.objective)),
     }

@@ -10,6 +10,7 @@ import pandas as pd
 from capacity.io.inputs import Inputs
 
 from .common import OK, CompareResult
+from .negotiation import flex_reason
 
 CHANGE_COLUMNS = ["variant", "sheet", "cell", "id", "column", "old_value", "new_value", "value_read", "note"]
 
@@ -35,8 +36,8 @@ def _comparison(rows: list[dict], records: dict, base: Inputs) -> pd.DataFrame:
     out = []
     for row in rows:
         rec = records.get(row["key"], {"status": "error", "objective": None, "message": "not run"})
-        r: dict[str, Any] = {"variant": row["name"], "kind": row["kind"], "status": rec.get("status"),
-                             "expected_cost": rec.get("objective")}
+        r: dict[str, Any] = {"variant": row["name"], "edits": row.get("edits", ""), "kind": row["kind"],
+                             "status": rec.get("status"), "expected_cost": rec.get("objective")}
         r["change_vs_base"] = (rec["objective"] - base_obj if rec.get("objective") is not None
                                and base_obj is not None else None)
         for part in PART_COLUMNS:
@@ -105,6 +106,7 @@ def measures_table(base: Inputs, records: dict, alpha: float) -> tuple[pd.DataFr
     rows.append(("eev", eev, eev_note))
     rows.append(("vss", None if rp is None or eev is None else eev - rp,
                  "VSS = EEV - RP: value of the stochastic solution"))
+    reasons = {}
     for c in list(base.contracts.index) + ["all"]:
         key = f"flex:{c}"
         if key not in records:
@@ -114,11 +116,14 @@ def measures_table(base: Inputs, records: dict, alpha: float) -> tuple[pd.DataFr
         note = f"RP - optimum with {what} lock-in removed (see inputs_changed)"
         if v is None:
             note = f"not available: {records[key].get('message') or records[key].get('status')}"
-        rows.append((f"flex_value:{c}", None if rp is None or v is None else rp - v, note))
+        value = None if rp is None or v is None else rp - v
+        reasons[f"flex_value:{c}"] = flex_reason(c, value, rp, records.get("base", {}), records.get(key, {}))
+        rows.append((f"flex_value:{c}", value, note))
     rows.append(("cvar_alpha", alpha, "level of the CVaR column of sheet comparison"))
     for w, v in ws_parts.items():
         rows.append((f"ws:{w}", v, f"optimum with scenario {w} alone (probability {pi[w]:g})"))
     df = pd.DataFrame(rows, columns=["key", "value", "note"])
+    df["reason"] = [reasons.get(k, "") for k in df["key"]]   # why a flexibility value is zero
     df["value"] = [("inf" if isinstance(v, float) and math.isinf(v) else v) for v in df["value"]]
     df["value"] = df["value"].astype(object)
     return df, notes
@@ -181,6 +186,7 @@ def write_compare_workbook(path, res: CompareResult, currency: str, alpha: float
         SheetSpec("measures", meas, row_formats=row_formats,
                   note="Stochastic-programming measures of the base (RP, WS, EVPI, EEV, VSS) and the value "
                        "of each contract's flexibility. Charts: expected cost and utilisation by variant."),
+        *_negotiation_sheets(res),
         SheetSpec("inputs_changed", res.inputs_changed,
                   note="Every cell edited for each variant: old value, new value, and the value the validated "
                        "variant holds (value_read)."),
@@ -201,7 +207,36 @@ def write_compare_workbook(path, res: CompareResult, currency: str, alpha: float
     write_report(path, sheets, charts=charts, currency=currency)
 
 
-def _summary_text(comp: pd.DataFrame, meas: pd.DataFrame, currency: str, alpha: float) -> str:
+def _negotiation_sheets(res: CompareResult) -> list:
+    """The negotiation, contract_use and break_even_runs tables (the figures; their notes are
+    :data:`capacity.analysis.compare.negotiation.NOTES`)."""
+    from capacity.output.report import SheetSpec
+
+    out = []
+    money = ("expected_cost", "base_expected_cost", "saving", "saving_per_week_removed", "price_per_fte_week",
+             "break_even_price", "break_even_headroom", "break_even_cost", "contract_cost", "price_paid_per_fte_week",
+             "cost_per_fte_week_used", "base_cost_per_fte_week_used", "price", "cost_minus_base")
+    fte = ("paid_fte_weeks", "used_fte_weeks", "committed_fte")
+    for name, frame, note in (
+            ("negotiation", res.negotiation,
+             "Per variant against the base: " + res.notes.get("saving", "") + " Break-even price: "
+             + res.notes.get("break_even_price", "")),
+            ("contract_use", res.contract_use,
+             "Per run and contract: " + res.notes.get("cost_per_fte_week_used", "")),
+            ("break_even_runs", res.break_even_runs,
+             "Every re-solve of every break-even search: the price tried and the expected cost it gave.")):
+        if frame is None:
+            continue
+        fmt = {c: "money" for c in frame.columns if c in money}
+        fmt.update({c: "fte" for c in frame.columns if c in fte})
+        fmt.update({c: "share" for c in frame.columns if c == "expected_utilisation"})
+        notes = {c: res.notes[c] for c in frame.columns if c in res.notes}
+        out.append(SheetSpec(name, frame, fmt, note=note, freeze_cols=1, header_notes=notes))
+    return out
+
+
+def _summary_text(comp: pd.DataFrame, meas: pd.DataFrame, currency: str, alpha: float,
+                  negotiation: pd.DataFrame | None = None) -> str:
     def money(x):
         if x is None or (isinstance(x, float) and math.isnan(x)):
             return "-"
@@ -231,4 +266,24 @@ def _summary_text(comp: pd.DataFrame, meas: pd.DataFrame, currency: str, alpha: 
           zip(meas["key"], meas["value"]) if k in labels or k.startswith("flex_value:")]
     w = max(len(k) for k, _ in kv)
     lines += [f"{k.ljust(w)}  {v}" for k, v in kv]
+    if negotiation is not None and len(negotiation):
+        head = ("variant", "saving", "per week of term removed", "break-even price", "cost per FTE-week used")
+        body = []
+        for r in negotiation.itertuples(index=False):
+            if r.kind == "flex":
+                continue
+            price = "-" if r.break_even_price is None or pd.isna(r.break_even_price) else \
+                f"{r.break_even_price:,.2f}"
+            used = "-" if r.cost_per_fte_week_used is None or pd.isna(r.cost_per_fte_week_used) else \
+                f"{r.cost_per_fte_week_used:,.2f}"
+            body.append((r.variant, money(r.saving), money(r.saving_per_week_removed), price, used))
+        if body:
+            lines += ["", "saving = base expected cost - the variant's (positive: the variant saves); break-even = the "
+                          "contract price at which the variant costs what the base costs (found by re-solving)"]
+            widths = [max(len(str(x[i])) for x in [head] + body) for i in range(len(head))]
+            for i, row in enumerate([head] + body):
+                lines.append("  ".join([str(row[0]).ljust(widths[0])]
+                                       + [str(v).rjust(wd) for v, wd in zip(row[1:], widths[1:])]))
+                if i == 0:
+                    lines.append("  ".join("-" * wd for wd in widths))
     return "\n".join(lines)

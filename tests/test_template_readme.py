@@ -270,6 +270,8 @@ def test_committed_england_week_headers_carry_2020_dates():
 def test_blank_template_week_comments_point_to_start_date(blank):
     book = openpyxl.load_workbook(blank)
     assert book["settings"]["A2"].value == "start_date"
+    weeks_line = next(t for t in _all_readme_text(blank) if t.startswith("Week columns are headed"))
+    assert "this workbook has 5: set settings weeks to match" in weeks_line
     for name in ("demand", "availability"):
         headers = _week_headers(book[name], 2)
         assert [c.value for c in headers] == [1, 2, 3, 4, 5]

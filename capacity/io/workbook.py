@@ -99,7 +99,7 @@ def write_input_workbook(
         "link": book.add_format({"bold": True, "valign": "top", "font_color": "#1F4E79", "underline": 1}),
         "mono": book.add_format({"font_name": MONO, "valign": "top", "bg_color": "#F2F2F2"}),
     }
-    _write_readme(book, fmt, title, list(notes), weeks)
+    _write_readme(book, fmt, title, list(notes), weeks, weeks_set="weeks" in settings)
     start = _start_date(settings.get("start_date"))
     for sheet in S.SHEETS:
         ws = book.add_worksheet(sheet.name)
@@ -290,7 +290,8 @@ def _tall(ws, r0: int, lines: int) -> None:
         ws.set_row(r0, 15 * lines)
 
 
-def _write_readme(book, fmt, title: str, notes: list[tuple[str, str, str]], weeks: int) -> None:
+def _write_readme(book, fmt, title: str, notes: list[tuple[str, str, str]], weeks: int,
+                  weeks_set: bool = False) -> None:
     ws = book.add_worksheet("README")
     for c0, width in enumerate(README_WIDTHS):
         ws.set_column(c0, c0, width)
@@ -312,8 +313,13 @@ def _write_readme(book, fmt, title: str, notes: list[tuple[str, str, str]], week
     sentence(2, "Shaded cells are inputs: type or paste your data there (add rows below a table as needed). "
                 "Bold header rows and plain cells are labels: leave them as they are.")
     ws.write_string(3, 0, "Weeks", fmt["bold"])
-    sentence(3, f"Week columns are headed 1, 2, 3 ... (up to settings weeks{f', here {weeks}' if weeks else ''});"
-                " the comment on each week's header gives its date, from settings start_date.")
+    if weeks_set:
+        count = f"here {weeks}, as settings weeks says"
+    else:
+        count = (f"this workbook has {weeks}: set settings weeks to match, or add or delete week columns"
+                 if weeks else "add them up to settings weeks")
+    sentence(3, f"Week columns are headed 1, 2, 3 ... ({count}). The comment on each week's header gives its "
+                "date, from settings start_date.")
     r0 = 5
     ws.write_string(r0, 0, "Steps", fmt["heading"])
     for number, name, command, text in readme_steps():

@@ -351,7 +351,9 @@ def variants_file(path, base_raw: RawWorkbook) -> list[Variant]:
     try:
         raw = read_workbook(path)
     except InputError as exc:
-        raise VaryError(where + "; ".join(str(i) for i in exc.issues[:SHOWN])) from None
+        texts = [str(i) for i in exc.issues[:SHOWN]]
+        texts = [t[len(str(path)) + 2:] if t.startswith(f"{path}: ") else t for t in texts]
+        raise VaryError(where + one_line("; ".join(texts))) from None
     if EXPERIMENTS not in raw.sheets:
         raise VaryError(where + f"no sheet '{EXPERIMENTS}' (it needs columns {', '.join(EXPERIMENT_COLUMNS)}, "
                         "one row per edited cell)")

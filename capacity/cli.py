@@ -239,5 +239,25 @@ def audit(ctx, output: Path, input_path: Path | None, report: Path | None):
     ctx.exit(res.exit_code)
 
 
+@main.command()
+@click.argument("output", type=click.Path(path_type=Path))
+@click.argument("cell", metavar="SHEET!CELL")
+@click.option("--depth", type=click.IntRange(1, 50), default=10, show_default=True,
+              help="Follow references at most this many levels down.")
+@click.pass_context
+def explain(ctx, output: Path, cell: str, depth: int):
+    """Print how a figure of a plan workbook is derived, back to the input cells (e.g. plan!O2)."""
+    from capacity.analysis.explain import explain as derive
+
+    try:
+        lines = derive(output, cell, max_depth=depth).lines()
+    except InputError as exc:  # a bad reference or file: its one line, exit 1
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        ctx.exit(EXIT_INPUT)
+    for line in lines:
+        click.echo(line)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import textwrap
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -29,7 +30,7 @@ VALIDATION_ROWS = 2000  # rows below the header that carry drop-downs and checks
 BLANK_ROWS = 20  # shaded empty rows of each table in a blank template: where to type
 INPUT_FILL = "#FFF2CC"  # pale yellow: a cell a planner edits
 MONO = "Courier New"  # commands on the README sheet (LibreOffice shows Liberation Mono)
-README_WIDTHS = (16, 24, 34, 22, 90)  # README columns A..E (the dictionary's five columns)
+README_WIDTHS = (20, 24, 34, 22, 90)  # README columns A..E (the dictionary's five columns)
 
 
 def _key_column_letter(sheet_name: str) -> str:
@@ -281,8 +282,10 @@ def readme_steps() -> list[tuple[str, str, str, str]]:
 
 
 def _lines(text: str, width: float) -> int:
-    """Rows of wrapped text ``text`` takes in a cell ``width`` characters wide (an estimate)."""
-    return sum(max(1, -(-len(part) // max(1, int(width * 1.25)))) for part in str(text).split("\n"))
+    """Rows the text takes when wrapped at words in a cell ``width`` characters wide (an estimate:
+    a column of width w holds about 1.28 w - 4 characters of the default font)."""
+    chars = max(1, int(width * 1.28 - 4))
+    return sum(max(1, len(textwrap.wrap(part, chars))) for part in str(text).split("\n"))
 
 
 def _tall(ws, r0: int, lines: int) -> None:

@@ -179,6 +179,9 @@ class BreakEven:
 
     def _after(self, pt: Point) -> list[Job]:
         gap = pt.cost - self.base
+        if abs(gap) <= self.tol and pt.role == "the variant's own run" and pt.slope <= SLOPE_EPS:
+            return self._stop("none", f"the variant costs what the base costs and pays for no FTE-week of "
+                                      f"{self.contract}, so its price makes no difference")
         if abs(gap) <= self.tol:
             self.price, self.cost = pt.price, pt.cost
             if pt.role == "the variant's own run":
@@ -278,6 +281,11 @@ def negotiation_table(rows: list[dict], records: dict, meta: dict, searches: dic
         notes = []
         r: dict[str, Any] = {"variant": row["name"], "kind": row["kind"], "contract": c, "status": rec.get("status")}
         cost = rec.get("objective") if rec.get("status") in OK else None
+        if cost is None:
+            notes.append(f"{rec.get('status')}: {rec.get('message') or 'no solution'}")
+        if m.get("free_level_cost") is not None:
+            notes.append(f"level from a solve with the committed level free (expected cost "
+                         f"{_money(m['free_level_cost'])}), written rounded to 0.001 FTE and solved again")
         r["expected_cost"], r["base_expected_cost"] = cost, base_cost
         r["saving"] = base_cost - cost if cost is not None and base_cost is not None else None
         # term removed
@@ -323,8 +331,8 @@ def negotiation_table(rows: list[dict], records: dict, meta: dict, searches: dic
                 notes.append(f"break-even: blank, {s.reason}")
         else:
             r["break_even_status"] = "not computed"
-            why = m.get("contract_reason") or m.get("break_even_reason") or (
-                "the variant did not solve" if rec.get("status") not in OK else "not asked for")
+            why = m.get("contract_reason") or (
+                "the variant did not solve" if rec.get("status") not in OK else "not asked for (--no-break-even)")
             notes.append(f"break-even: blank, {why}")
         # cost per FTE-week used
         cr = _contract_row(rec, c)

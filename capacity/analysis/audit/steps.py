@@ -99,7 +99,7 @@ def input_step(step: Report, output: Path, run: dict, input_path, progress: Call
     raw_in = read_workbook(inp)
     inputs = _validated(raw_in)
     if raw_out is not None:
-        _copies_step(step, raw_out, raw_in, inp)
+        _copies_step(step, raw_out, raw_in, inp, same_bytes=digest == recorded)
     return src, inputs
 
 
@@ -119,7 +119,7 @@ def _validated(raw, sheet_prefix: str = ""):
     return inputs
 
 
-def _copies_step(step: Report, raw_out, raw_in, inp: Path) -> None:
+def _copies_step(step: Report, raw_out, raw_in, inp: Path, same_bytes: bool = True) -> None:
     """The input_ copies (the cells the workbook's formulas refer to) against the input file."""
     copies = [n for n in raw_out.sheets if n.startswith(PREFIX) and n[len(PREFIX):] in raw_in.sheets]
     if not has_copies(raw_out):
@@ -127,7 +127,9 @@ def _copies_step(step: Report, raw_out, raw_in, inp: Path) -> None:
                   "its figures are checked against the input file only", "input copies")
         return
     problems = compare_copies(raw_out, raw_in)
-    step(f"input copies: the {len(copies)} input_ sheets equal {inp.name} cell for cell", problems,
+    why = "" if same_bytes else (" (so its cells hold the values the plan used, though its bytes differ from the "
+                                 "file the plan read: saved again, or another copy)")
+    step(f"input copies: the {len(copies)} input_ sheets equal {inp.name} cell for cell{why}", problems,
          "input copies (input_ sheets against the input file)", name="input copies",
          figures={"sheets": len(copies)})
 

@@ -252,6 +252,8 @@ def test_break_even_beyond_the_bracket_is_blank():
     # 10 p = 1e6 needs p = 100,000, far above 10 x the price 50
     s = _drive(_concave([(0, 10)]), 50.0, 1e6)
     assert s.status == "none" and s.solves == 0 and "no break-even up to 500.00" in s.reason
+    assert s.at_least == pytest.approx(50 + (1e6 - 500) / 10)   # a proven lower bound: f(p) <= 500 + 10 (p - 50)
+    assert s.method().startswith("searched by re-solving: 0 re-solves")
 
 
 def test_many_pieces_and_the_re_solve_limit():

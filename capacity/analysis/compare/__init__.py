@@ -25,7 +25,23 @@ still applies):
   says so;
 - ``flex:<contract>`` / ``flex:all``: the base with that contract's (every
   contract's) lock-in removed (:func:`capacity.analysis.variants.flex_edits`);
-  flex_value = RP - that optimum.
+  flex_value = RP - that optimum; when it is zero, the measures sheet's
+  ``reason`` says why (e.g. "never needed: the base does not sign it");
+- built-in variants of every contract whose input status is signed
+  (:func:`capacity.analysis.variants.signed_variants`): ``not signed:<c>``
+  (status option; a start inside the lead time moves to week 1 + lead_weeks)
+  and ``optimum level:<c>`` (the committed level the model would choose; for a
+  pre-arranged start, found first by a ``level:<c>`` run with the committed
+  level free, then written as committed_fte and solved as a variant);
+- ``break_even:<row>:<n>``: the re-solves of each variant's break-even price
+  search (:mod:`.negotiation`), run through the same pool as they are needed.
+
+Negotiation figures per variant (:func:`.negotiation.negotiation_table`):
+saving = base expected cost - variant's (positive: the variant saves), saving
+per week of term removed, break-even price (found by re-solving), cost per
+FTE-week used against price per FTE-week paid; per run and contract in
+``contract_use``; every break-even re-solve in ``break_even_runs``; a plain
+note per figure in :data:`.negotiation.NOTES`.
 
 Execution: a ``ProcessPoolExecutor`` with one process per core (``--workers``)
 and single-threaded HiGHS, or, with ``--scheduler tcp://HOST:PORT``, an
@@ -35,7 +51,7 @@ short tables), never Pyomo objects. A run that fails is recorded with its
 variant and the others go on.
 
 Exit status: 1 if the base input is invalid (InputError, nothing written) or a
-``--vary`` cannot be used (one line, nothing written); otherwise the workbook
+``--vary`` or ``--variants`` file cannot be used (one line, nothing written); otherwise the workbook
 is written and the status is the base's: 0 if the base solved (even when
 some variants are invalid, infeasible or failed: they are listed in the
 ``status``/``message`` columns of sheet ``comparison`` and in ``message``),

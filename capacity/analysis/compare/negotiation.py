@@ -62,6 +62,9 @@ NOTES = {
                         "having. Found by re-solving the variant at each trial price (Newton steps on the "
                         "cost-price curve, which is concave and piecewise linear), to within the tolerance "
                         "stated in break_even_method. Blank, with the reason, when there is none in the bracket.",
+    "break_even_at_least": "When no break-even lies in the bracket (up to 10 x the price): a price below which "
+                           "there is certainly none (the variant, re-solved, costs so much less than the base "
+                           "that even paying this much more for every FTE-week it uses would not close the gap).",
     "break_even_headroom": "Break-even price minus the variant's price: how much more per FTE-week the variant "
                            "could cost before it stops saving.",
     "break_even_cost": "The variant's expected cost re-solved at the break-even price (equals the base's within "
@@ -122,6 +125,7 @@ class BreakEven:
     hi: Point | None = None
     status: str = "pending"      # found | none | not converged | not computed | error
     price: float | None = None
+    at_least: float | None = None   # a proven lower bound on the break-even when none lies in the bracket
     cost: float | None = None
     reason: str = ""
 
@@ -145,7 +149,8 @@ class BreakEven:
     def method(self) -> str:
         if self.status == "not computed":
             return ""
-        return (f"found by re-solving: {self.solves} re-solve{'s' if self.solves != 1 else ''} of the variant at "
+        head = "found by re-solving" if self.status == "found" else "searched by re-solving"
+        return (f"{head}: {self.solves} re-solve{'s' if self.solves != 1 else ''} of the variant at "
                 f"trial prices of {self.contract} (Newton steps from below on the concave, piecewise-linear "
                 f"cost-price curve; bisection if a step overshoots); stops when the re-solved cost is within "
                 f"{self.tol:,.0f} of the base's; bracket 0 to {self.cap:,.2f} ({CAP_MULTIPLE:g} x the price); "
@@ -216,6 +221,7 @@ class BreakEven:
             if not lo.price < trial < self.hi.price:
                 trial = 0.5 * (lo.price + self.hi.price)
         if trial > self.cap:
+            self.at_least = trial
             return self._stop("none", f"no break-even up to {self.cap:,.2f} ({CAP_MULTIPLE:g} x the price): "
                                       f"re-solved at {lo.price:,.2f} the variant costs {money(lo.cost)} against the "
                                       f"base's {money(self.base)}, and at {lo.slope:,.0f} FTE-weeks paid or fewer it "
@@ -247,7 +253,8 @@ def _money(x) -> str:
 NEGOTIATION_COLUMNS = [
     "variant", "kind", "contract", "status", "expected_cost", "base_expected_cost", "saving",
     "term_weeks_base", "term_weeks_variant", "term_weeks_removed", "saving_per_week_removed",
-    "price_per_fte_week", "break_even_price", "break_even_headroom", "break_even_cost", "break_even_status",
+    "price_per_fte_week", "break_even_price", "break_even_headroom", "break_even_cost", "break_even_at_least",
+    "break_even_status",
     "break_even_solves", "break_even_method", "paid_fte_weeks", "used_fte_weeks", "contract_cost",
     "price_paid_per_fte_week", "cost_per_fte_week_used", "base_cost_per_fte_week_used", "notes"]
 
@@ -294,7 +301,8 @@ def negotiation_table(rows: list[dict], records: dict, meta: dict, searches: dic
         if inputs is not None:
             for k in base.contracts.index:
                 if k in inputs.contracts.index:
-                    before, after = int(base.contracts.loc[k, "min_term_weeks"]), int(inputs.contracts.loc[k, "min_term_weeks"])
+                    before = int(base.contracts.loc[k, "min_term_weeks"])
+                    after = int(inputs.contracts.loc[k, "min_term_weeks"])
                     if after < before:
                         shortened.append((k, before, after))
         r["term_weeks_base"] = r["term_weeks_variant"] = r["term_weeks_removed"] = r["saving_per_week_removed"] = None
@@ -314,7 +322,7 @@ def negotiation_table(rows: list[dict], records: dict, meta: dict, searches: dic
         r["price_per_fte_week"] = (float(inputs.contracts.loc[c, "cost_per_fte_week"])
                                    if c is not None and inputs is not None else None)
         s = searches.get(row["key"])
-        r["break_even_price"] = r["break_even_headroom"] = r["break_even_cost"] = None
+        r["break_even_price"] = r["break_even_headroom"] = r["break_even_cost"] = r["break_even_at_least"] = None
         r["break_even_solves"] = None
         r["break_even_method"] = ""
         if s is not None:
@@ -328,6 +336,7 @@ def negotiation_table(rows: list[dict], records: dict, meta: dict, searches: dic
                 if s.reason:
                     notes.append(f"break-even: {s.reason}")
             else:
+                r["break_even_at_least"] = s.at_least
                 notes.append(f"break-even: blank, {s.reason}")
         else:
             r["break_even_status"] = "not computed"

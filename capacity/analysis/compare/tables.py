@@ -214,8 +214,9 @@ def _negotiation_sheets(res: CompareResult) -> list:
 
     out = []
     money = ("expected_cost", "base_expected_cost", "saving", "saving_per_week_removed", "price_per_fte_week",
-             "break_even_price", "break_even_headroom", "break_even_cost", "contract_cost", "price_paid_per_fte_week",
-             "cost_per_fte_week_used", "base_cost_per_fte_week_used", "price", "cost_minus_base")
+             "break_even_price", "break_even_headroom", "break_even_cost", "break_even_at_least", "contract_cost",
+             "price_paid_per_fte_week", "cost_per_fte_week_used", "base_cost_per_fte_week_used", "price",
+             "cost_minus_base")
     fte = ("paid_fte_weeks", "used_fte_weeks", "committed_fte")
     for name, frame, note in (
             ("negotiation", res.negotiation,

@@ -50,7 +50,7 @@ def test_value_and_dual_index_names(tmp_path, monkeypatch):
     for s in res.values.values():
         assert (s >= 0).all()
     assert res.stats["binaries"] == 1 and res.stats["nonzeros"] > 0
-    assert {"build_s", "solve_s", "dual_s", "solver_version"} <= set(res.stats)
+    assert {"build_s", "solve_s", "dual_s", "solver_version", "solve_path"} <= set(res.stats)
     # objective parts add up
     assert sum(res.objective_parts.values()) == pytest.approx(res.objective, rel=1e-9)
     # the model is left as found: the option contract's y is free again

@@ -46,6 +46,10 @@ class BuiltModel:
     - ``trivially_infeasible``: rows with no variable that cannot hold
       (e.g. a completion target where no unit can work); solve() reports these
       as infeasible without calling the solver
+    - ``column_blocks``/``row_blocks``: every variable component's columns and
+      every family's rows as arrays (:mod:`.core`), from which
+      :mod:`.highs_route` assembles the matrix HiGHS solves; ``x``: the column
+      values of the last solve
     """
 
     model: pyo.ConcreteModel
@@ -58,6 +62,11 @@ class BuiltModel:
     elastic: bool = False
     fixed: dict | None = None
     trivially_infeasible: list = field(default_factory=list)
+    # the matrix route (capacity.model.highs_route): the arrays core.py kept while building
+    column_blocks: list = field(default_factory=list, repr=False)
+    row_blocks: list = field(default_factory=list, repr=False)
+    # after a solve: the column values in core.py's numbering (read by elastic_violations)
+    x: np.ndarray | None = field(default=None, repr=False)
 
     def family(self, block: str, name: str) -> Family | None:
         for f in self.families:
@@ -112,7 +121,8 @@ def build_model(inputs: Inputs, *, fixed: dict | None = None, elastic: bool = Fa
     }
     return BuiltModel(model=m, index=ix, inputs=inputs, families=ctx.families,
                       var_frames=ctx.frames, var_objs=ctx.objs, stats=stats, elastic=elastic,
-                      fixed=fixed, trivially_infeasible=ctx.trivially_infeasible)
+                      fixed=fixed, trivially_infeasible=ctx.trivially_infeasible,
+                      column_blocks=ctx.column_blocks, row_blocks=ctx.row_blocks)
 
 
 def first_stage_values(built: BuiltModel, values: dict, reveal_week: int | None = None) -> dict:
@@ -154,14 +164,18 @@ def elastic_violations(built: BuiltModel, tol: float = 1e-6) -> pd.DataFrame:
     """
     recs = []
     m = built.model
+    start = {b.key: (b.start, len(b.objs)) for b in built.column_blocks}
     for fam in built.families:
         if not fam.slack:
             continue
         blk = m.component(fam.block)
         tot = None
         for sname in fam.slack:
-            sv = blk.component(sname)
-            vals = np.array([0.0 if v.value is None else v.value for v in sv.values()])
+            if built.x is not None:   # the last solve's column values (matrix route)
+                s0, n = start[f"{fam.block}.{sname}"]
+                vals = built.x[s0:s0 + n]
+            else:
+                vals = np.array([0.0 if v.value is None else v.value for v in blk.component(sname).values()])
             tot = vals if tot is None else tot + vals
         for i in np.nonzero(tot > tol)[0]:
             recs.append({"family": f"{fam.block}.{fam.name}", "equation": fam.eq,

@@ -5,6 +5,12 @@ A constraint family is described by a frame of row keys and a list of
 all NumPy arrays computed in pandas. :func:`add_rows` sorts the terms by row
 once and hands Pyomo one ``LinearExpression`` per row, so no Pyomo rule ever
 searches for its terms.
+
+The same arrays are kept, by column position, as :class:`RowBlock` records
+(``Context.row_blocks``) and the columns as :class:`ColumnBlock` records
+(``Context.column_blocks``): :mod:`capacity.model.highs_route` assembles the
+matrix HiGHS solves from them, and tests/test_matrix_route.py asserts that it
+is exactly the Pyomo model's standard form.
 """
 
 from __future__ import annotations
@@ -37,6 +43,33 @@ class Family:
 
 
 @dataclass
+class ColumnBlock:
+    """One Pyomo variable component's columns: ``objs`` in Pyomo order, from column ``start``."""
+
+    key: str            # var name on the top model, or 'block.name' for an elastic slack
+    block: str | None   # None: on the top model
+    start: int
+    objs: np.ndarray    # VarData objects
+
+
+@dataclass
+class RowBlock:
+    """The rows of one family as arrays: local row numbers (0..n-1, Pyomo's order),
+    global column positions, coefficients (one entry per term, duplicates not summed)
+    and the right-hand side; ``sense`` is the family's."""
+
+    family: Family
+    rows: np.ndarray
+    cols: np.ndarray
+    coefs: np.ndarray
+    rhs: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.rhs)
+
+
+@dataclass
 class Context:
     m: pyo.ConcreteModel
     ix: ModelIndex
@@ -48,6 +81,14 @@ class Context:
     families: list = field(default_factory=list)
     penalty_terms: list = field(default_factory=list)   # (obj array, coef array)
     trivially_infeasible: list = field(default_factory=list)  # (Family, key) pairs
+    column_blocks: list = field(default_factory=list)   # ColumnBlock per variable component
+    row_blocks: list = field(default_factory=list)      # RowBlock per family with rows
+    n_cols: int = 0
+
+    def _columns(self, key, block, objs):
+        self.column_blocks.append(ColumnBlock(key, block, self.n_cols, objs))
+        self.n_cols += len(objs)
+        return self.column_blocks[-1].start
 
     # -- variables -------------------------------------------------------------
     def add_var(self, name, frame, levels, *, lb=0.0, ub=None, domain=pyo.NonNegativeReals,
@@ -66,6 +107,7 @@ class Context:
         f["pos"] = np.arange(len(f))
         self.frames[name] = f
         self.objs[name] = objs
+        self._columns(name, None, objs)
         return var
 
     def pos(self, name, query: pd.DataFrame, on: list, rename: dict | None = None):
@@ -90,7 +132,7 @@ class Context:
         keys = keys.reset_index(drop=True)
         n = len(keys)
         rhs = np.broadcast_to(np.asarray(rhs, dtype=float), (n,)).copy()
-        rows, objs, coefs = self._gather(terms)
+        rows, objs, coefs, cols = self._gather(terms)
         fam = Family(spec, list(levels), keys[levels].reset_index(drop=True))
         use_slack = spec.elastic and self.elastic
         has = np.bincount(rows, minlength=n) > 0
@@ -107,15 +149,18 @@ class Context:
         keylist = _keys(fam.keys, levels)
         blk = _block(self.m, spec.block)
         if use_slack:
-            rows, objs, coefs = self._add_slacks(spec, fam, blk, keylist, rows, objs, coefs)
+            rows, objs, coefs, cols = self._add_slacks(spec, fam, blk, keylist, rows, objs, coefs, cols)
         body = _bodies(spec.sense, keylist, rows, objs, coefs, rhs[exist])
+        self.row_blocks.append(RowBlock(fam, rows.astype(np.int32), cols, coefs, rhs[exist]))
         blk.add_component(spec.name, pyo.Constraint(keylist, rule=_lookup(body),
                                                     doc=f"formulation.md eq {spec.eq}: {spec.statement}"))
         return fam
 
     def _gather(self, terms):
-        """Concatenate the term groups: row numbers, VarData objects, coefficients."""
+        """Concatenate the term groups: row numbers, VarData objects, coefficients, column positions."""
         rows_l, objs_l, coefs_l = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=object)], [np.zeros(0)]
+        cols_l = [np.zeros(0, dtype=np.int64)]
+        start = {b.key: b.start for b in self.column_blocks if b.block is None}
         for var, ri, vp, co in terms:
             ri = np.asarray(ri, dtype=np.int64)
             vp = np.asarray(vp, dtype=np.int64)
@@ -124,9 +169,10 @@ class Context:
             rows_l.append(ri[keep])
             objs_l.append(self.objs[var][vp[keep]])
             coefs_l.append(co[keep])
-        return np.concatenate(rows_l), np.concatenate(objs_l), np.concatenate(coefs_l)
+            cols_l.append(vp[keep] + start[var])
+        return np.concatenate(rows_l), np.concatenate(objs_l), np.concatenate(coefs_l), np.concatenate(cols_l)
 
-    def _add_slacks(self, spec, fam, blk, keylist, rows, objs, coefs):
+    def _add_slacks(self, spec, fam, blk, keylist, rows, objs, coefs, cols):
         """Penalised slacks (elastic model): '<=' rows get -s (more room), '>=' rows +s, '==' both."""
         m_rows = len(keylist)
         senses = ["le", "ge"] if spec.sense == "==" else (["le"] if spec.sense == "<=" else ["ge"])
@@ -135,12 +181,14 @@ class Context:
             sv = pyo.Var(keylist, domain=pyo.NonNegativeReals, dense=True, doc=f"elastic slack for eq {spec.eq}")
             blk.add_component(vname, sv)
             so = _objarray(sv.values())
+            start = self._columns(f"{spec.block}.{vname}", spec.block, so)
+            cols = np.concatenate([cols, start + np.arange(m_rows)])
             rows = np.concatenate([rows, np.arange(m_rows)])
             objs = np.concatenate([objs, so])
             coefs = np.concatenate([coefs, np.full(m_rows, -1.0 if sname == "le" else 1.0)])
             self.penalty_terms.append(so)
             fam.slack.append(vname)
-        return rows, objs, coefs
+        return rows, objs, coefs, cols
 
 
 def _bodies(sense: str, keylist, rows, objs, coefs, rhs) -> dict:

@@ -1,10 +1,15 @@
-"""Solve a built model with HiGHS, in memory, through Pyomo.
+"""Solve a built model with HiGHS, in memory: the one entry point, :func:`solve`.
 
-Uses Pyomo's persistent HiGHS interface (``pyomo.contrib.solver`` "highs",
-highspy underneath): the model is passed to HiGHS in memory, no LP file is
-written. Shadow prices (formulation.md "Reported figures") come from the LP;
-for a MILP, from the LP with ``y`` fixed at its optimum, re-solved on the same
-persistent instance. Conventions: models/README.md#duals.
+The Pyomo model (the model of record) is compiled to arrays and passed whole
+to one HiGHS instance (:mod:`capacity.model.highs_route`); no file is
+written. LP first: the LP relaxation is solved; when every binary ``y`` comes
+out integral that is the MILP optimum, and its row duals are the shadow
+prices (the same basis is optimal for the LP with ``y`` fixed). Otherwise the
+MIP runs on the same instance, then the LP with ``y`` fixed at its optimum,
+warm-started from the relaxation's basis. ``stats["solve_path"]`` says which
+(the run sheet's ``solve_path``). Conventions: models/README.md#duals and
+#solving. ``plan``, ``compare``'s runs, the audit re-solve and the
+infeasibility diagnosis all solve through here.
 """
 
 from __future__ import annotations
@@ -15,11 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import TerminationCondition as TC
-from pyomo.contrib.solver.solvers.highs import Highs, highspy
 
+import highspy
 from capacity.model import VAR_LEVELS, BuiltModel, build_model, elastic_violations
+from capacity.model.highs_route import INF, HighsModel, Run, compile_matrix, highs_version
 from capacity.model.registry import FAMILIES
 
 STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "no_solution", "error")
@@ -41,53 +46,6 @@ class SolveResult:
     # equation, index, levels, slack); None otherwise
     infeasibility: pd.DataFrame | None = None
     objective_parts: dict = field(default_factory=dict)   # addition: PARTS -> value
-
-
-class _Highs(Highs):
-    """Pyomo's persistent HiGHS, loading every variable in one batch.
-
-    The stock ``set_instance`` registers variables constraint by constraint,
-    which calls HiGHS once per constraint (quadratic in practice); adding all
-    variables first makes loading linear. Behaviour is otherwise unchanged.
-    """
-
-    def set_instance(self, model):
-        from pyomo.common.tee import TeeStream, capture_output
-
-        with capture_output(TeeStream(*self._active_config.tee), capture_fd=True):
-            self._reinit()
-            self._model = model
-            self._solver_model = highspy.Highs()
-            allvars = list(model.component_data_objects(pyo.Var, descend_into=True))
-            self.add_variables(allvars)
-            self.add_block(model)
-            if self._objective is None:
-                self.set_objective(None)
-
-
-def _no_updates(solver) -> None:
-    au = solver.config.auto_updates
-    for name in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
-                 "check_for_new_or_removed_params", "check_for_new_objective",
-                 "update_constraints", "update_vars", "update_parameters",
-                 "update_named_expressions", "update_objective"):
-        setattr(au, name, False)
-
-
-def _use_threads(opts: dict, threads: int | None) -> None:
-    """Ask HiGHS for ``threads`` threads.
-
-    HiGHS runs on one process-wide task scheduler, created by the first solve
-    with that solve's thread count; a later solve asking for a different count
-    fails with model status 'Not Set' (and the run ends with "no solution").
-    Resetting the scheduler lets the next solve create it with the count asked
-    for (tests/test_determinism.py: the same tables with and without
-    --threads).
-    """
-    if threads is None:
-        return
-    highspy.Highs.resetGlobalScheduler(True)
-    opts["threads"] = int(threads)
 
 
 def _status(tc, has_solution: bool) -> str:
@@ -114,29 +72,62 @@ def _series(frame: pd.DataFrame, levels: list, values: np.ndarray) -> pd.Series:
     return pd.Series(values, index=idx, dtype=float)
 
 
-def _values(built: BuiltModel) -> dict:
+
+# HiGHS's model status -> the termination condition Pyomo's HiGHS interface reports (the words of
+# ``SolveResult.termination`` and of "no solution: ..." messages stay those of that interface)
+_MS = highspy.HighsModelStatus
+_TC_OF = {
+    _MS.kNotset: TC.unknown, _MS.kLoadError: TC.error, _MS.kModelError: TC.error,
+    _MS.kPresolveError: TC.error, _MS.kSolveError: TC.error, _MS.kPostsolveError: TC.error,
+    _MS.kModelEmpty: TC.unknown, _MS.kOptimal: TC.convergenceCriteriaSatisfied,
+    _MS.kInfeasible: TC.provenInfeasible, _MS.kUnboundedOrInfeasible: TC.infeasibleOrUnbounded,
+    _MS.kUnbounded: TC.unbounded, _MS.kObjectiveBound: TC.objectiveLimit,
+    _MS.kObjectiveTarget: TC.objectiveLimit, _MS.kTimeLimit: TC.maxTimeLimit,
+    _MS.kIterationLimit: TC.iterationLimit, _MS.kSolutionLimit: TC.iterationLimit,
+    _MS.kUnknown: TC.unknown, _MS.kInterrupt: TC.interrupted,
+}
+#: a relaxation's y this close to 0 or 1 counts as integral (then the LP with y fixed decides)
+INTEGRAL_TOL = 1e-6
+
+PATH_LP = "LP: no binary decision left (every y fixed), one LP"
+PATH_INTEGRAL = "LP relaxation integral: no branching"
+PATH_NEAR = "LP relaxation integral within 1e-6: y rounded, the LP with y fixed warm-started; no branching"
+PATH_MIP = "MIP (LP relaxation fractional), then the LP with y fixed, warm-started from the relaxation's basis"
+PATH_RELAX_STOP = "LP relaxation did not finish: no MIP run"
+PATH_RELAX_INFEASIBLE = "LP relaxation infeasible: no branching"
+
+
+def _tc(run: Run):
+    return _TC_OF.get(run.status, TC.unknown)
+
+
+def _termination(run: Run) -> str:
+    return f"{_tc(run).name}: {run.status_text}"
+
+
+def _run_status(run: Run) -> str:
+    return _status(_tc(run), run.has_solution)
+
+
+def _values(built: BuiltModel, x: np.ndarray) -> dict:
+    """Variable values by name, read by position from ``x`` (core.py's column numbering)."""
     out = {}
+    starts = {b.key: b.start for b in built.column_blocks if b.block is None}
     for name, objs in built.var_objs.items():
-        vals = np.fromiter((0.0 if v.value is None else v.value for v in objs), dtype=float,
-                           count=len(objs))
+        s0 = starts[name]
+        vals = np.array(x[s0:s0 + len(objs)], dtype=float)
         vals[np.abs(vals) < _CLEAN] = 0.0
         out[name] = _series(built.var_frames[name], VAR_LEVELS[name], vals)
     return out
 
 
-def _family_duals(built, loader, fam) -> np.ndarray:
-    con = built.model.component(fam.block).component(fam.name)
-    cons = list(con.values())
-    d = loader.get_duals(cons)
-    return np.array([d[c] for c in cons], dtype=float)
-
-
-def _duals(built: BuiltModel, loader) -> dict:
+def _duals(built: BuiltModel, mat, row_dual: np.ndarray) -> dict:
     """Shadow prices of every family declared with a :class:`~capacity.model.family.Dual`,
     by dual group, per scenario conditional on the scenario (sign x raw dual / pi[w]).
 
     Groups come from the registry (e.g. ``hours``: eq 10 and eq 11 rows with
-    a ``unit`` level and region '' for contracts)."""
+    a ``unit`` level and region '' for contracts). Read by position: each
+    family's rows are ``mat.rows[(block, name)]`` (a deactivated row has 0)."""
     pi = built.index.pi
     parts: dict[str, list] = {}
     for spec in FAMILIES:
@@ -149,7 +140,9 @@ def _duals(built: BuiltModel, loader) -> dict:
         keys = fam.keys.rename(columns={spec.dual.unit: "unit"}) if spec.dual.unit else fam.keys.copy()
         if spec.dual.region is not None:
             keys = keys.assign(region=spec.dual.region)
-        parts[spec.dual.group].append((keys, spec.dual.sign * _family_duals(built, loader, fam)))
+        pos = mat.rows[(spec.block, spec.name)]
+        raw = np.where(pos >= 0, row_dual[np.maximum(pos, 0)], 0.0)
+        parts[spec.dual.group].append((keys, spec.dual.sign * raw))
     out = {}
     for group, got in parts.items():
         if not got:
@@ -159,6 +152,302 @@ def _duals(built: BuiltModel, loader) -> dict:
         d = np.concatenate([v for _, v in got])
         out[group] = _series(keys, levels, _clean(d / keys["scenario"].map(pi).to_numpy(dtype=float)))
     return out
+
+
+def _objective_parts(mat, xm: np.ndarray) -> dict:
+    """Each named part of the objective at ``xm`` (matrix order), summed term by term in Pyomo's
+    order, as Pyomo evaluates the part's expression."""
+    from capacity.model import PARTS
+
+    out = {}
+    for p in PARTS:
+        cols, co = mat.parts[p]
+        out[p] = float(sum(map(float.__mul__, co.tolist(), xm[cols].tolist()), 0))
+    return out
+
+
+def _use_threads(h: HighsModel, threads: int | None) -> None:
+    """Ask HiGHS for ``threads`` threads.
+
+    HiGHS runs on one process-wide task scheduler, created by the first solve
+    with that solve's thread count; a later solve asking for a different count
+    fails with model status 'Not Set' (and the run ends with "no solution").
+    Resetting the scheduler lets the next solve create it with the count asked
+    for (tests/test_determinism.py: the same tables with and without
+    --threads).
+    """
+    if threads is None:
+        return
+    highspy.Highs.resetGlobalScheduler(True)
+    h.set_options(threads=int(threads))
+
+
+class _Clock:
+    """What is left of the time limit (HiGHS's time_limit applies to each run)."""
+
+    def __init__(self, limit):
+        ok = limit is not None and not (isinstance(limit, float) and math.isnan(limit))
+        self.limit = float(limit) if ok else None
+        self.t0 = time.perf_counter()
+
+    def left(self) -> float | None:
+        if self.limit is None:
+            return None
+        return max(0.0, self.limit - (time.perf_counter() - self.t0))
+
+    def apply(self, h: HighsModel) -> None:
+        left = self.left()
+        h.set_options(time_limit=INF if left is None else left)
+
+
+def _open(built: BuiltModel, stats: dict, threads, progress):
+    """Compile ``built`` and pass it to a new HiGHS instance."""
+    t0 = time.perf_counter()
+    mat = compile_matrix(built)
+    stats["compile_s"] = time.perf_counter() - t0
+    hm = HighsModel(mat, progress=progress)
+    stats["load_s"] = time.perf_counter() - t0
+    _use_threads(hm, threads)
+    stats["nonzeros"] = int(hm.h.getNumNz())
+    stats["constraints"] = int(hm.h.getNumRow())
+    stats["variables"] = int(hm.h.getNumCol())
+    return mat, hm
+
+
+def _fix_y(hm: HighsModel, y: np.ndarray) -> None:
+    """The LP with every free y fixed at ``y`` (rounded), integrality dropped."""
+    hm.set_integrality(False)
+    r = np.round(y)
+    hm.set_bounds(hm.integer, r, r)
+
+
+def _free_y(hm: HighsModel) -> None:
+    k = hm.integer
+    hm.set_bounds(k, hm.mat.col_lower[k], hm.mat.col_upper[k])
+
+
+def _lp_first(hm: HighsModel, clock: _Clock, mip_gap: float, want_duals: bool, stats: dict):
+    """LP relaxation, then (only when needed) the MIP and the LP with y fixed; one instance.
+
+    Returns (status, termination, objective, bound, x in matrix order or None, row duals or None).
+    """
+    is_mip = len(hm.integer) > 0
+    stats["dual_s"] = 0.0   # the seconds of a separate LP for the duals (none when they come with the LP)
+    clock.apply(hm)
+    t0 = time.perf_counter()
+    relax = hm.run("LP relaxation" if is_mip else "LP")
+    stats["relaxation_s"] = time.perf_counter() - t0
+    stats["relaxation_iterations"] = relax.iterations
+    status = _run_status(relax)
+    if not is_mip:
+        stats["solve_path"] = PATH_LP
+        x = hm.col_values() if relax.has_solution else None
+        duals = hm.row_duals() if (want_duals and status == "optimal") else None
+        bound = relax.objective if status == "optimal" else None
+        return status, _termination(relax), relax.objective, bound, x, duals
+    if status == "infeasible":
+        stats["solve_path"] = PATH_RELAX_INFEASIBLE
+        return status, _termination(relax), None, None, None, None
+    if status != "optimal":   # no relaxation optimum: no MILP solution to report
+        stats["solve_path"] = PATH_RELAX_STOP
+        st = "unbounded" if status == "unbounded" else ("error" if status == "error" else "no_solution")
+        return st, _termination(relax), None, None, None, None
+    x = hm.col_values()
+    y = x[hm.integer]
+    off = float(np.max(np.abs(y - np.round(y)))) if len(y) else 0.0
+    stats["relaxation_y_off"] = off
+    if off == 0.0:
+        stats["solve_path"] = PATH_INTEGRAL
+        duals = hm.row_duals() if want_duals else None
+        return "optimal", _termination(relax), relax.objective, relax.objective, x, duals
+    basis = hm.get_basis()
+    if off <= INTEGRAL_TOL:
+        # y rounded: the LP with y fixed from the relaxation's basis; optimal if within the gap
+        _fix_y(hm, y)
+        clock.apply(hm)
+        fixed = hm.run("LP with y fixed")
+        stats["dual_s"] = fixed.seconds
+        if _run_status(fixed) == "optimal":
+            gap = abs(fixed.objective - relax.objective) / max(abs(fixed.objective), 1e-10)
+            if gap <= mip_gap:
+                stats["solve_path"] = PATH_NEAR
+                duals = hm.row_duals() if want_duals else None
+                return "optimal", _termination(fixed), fixed.objective, relax.objective, hm.col_values(), duals
+        _free_y(hm)
+    # the MIP, on the same instance
+    hm.set_integrality(True)
+    hm.set_options(mip_rel_gap=float(mip_gap))
+    clock.apply(hm)
+    t0 = time.perf_counter()
+    mip = hm.run("MIP")
+    stats["mip_s"] = time.perf_counter() - t0
+    stats["solve_path"] = PATH_MIP
+    status = _run_status(mip)
+    term = _termination(mip)
+    if not mip.has_solution:
+        return status, term, None, None, None, None
+    x = hm.col_values()
+    bound = mip.mip_dual_bound
+    duals = None
+    if want_duals:
+        t1 = time.perf_counter()
+        try:
+            _fix_y(hm, x[hm.integer])
+            hm.set_basis(basis)
+            clock.apply(hm)
+            lp = hm.run("LP with y fixed")
+            if _tc(lp) != TC.convergenceCriteriaSatisfied:
+                raise RuntimeError(f"LP with y fixed: {_tc(lp).name}")
+            duals = hm.row_duals()
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # duals are a report; never lose the plan for them
+            stats["dual_error"] = f"{type(exc).__name__}: {exc}"
+        stats["dual_s"] = time.perf_counter() - t1
+    return status, term, mip.objective, bound, x, duals
+
+
+def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float | None = None,
+          threads: int | None = None, duals: bool = True, _explain: bool = True,
+          progress=None) -> SolveResult:
+    """Solve ``built`` with HiGHS; defaults from ``inputs.settings``.
+
+    ``progress``: a function of one line of text, called every few seconds
+    during long HiGHS runs (elapsed time, phase, iterations, objective); None
+    says nothing."""
+    st = built.inputs.settings
+    mip_gap = st.mip_gap if mip_gap is None else mip_gap
+    stats = dict(built.stats)
+    stats.update(binaries=sum(not v.fixed for v in built.var_objs["y"]), solver_version=highs_version())
+    if built.trivially_infeasible:
+        return _trivially_infeasible(built, stats)
+    clock = _Clock(st.time_limit_s if time_limit is None else time_limit)
+    t0 = time.perf_counter()
+    try:
+        mat, hm = _open(built, stats, threads, progress)
+        status, term, objective, bound, xm, row_dual = _lp_first(hm, clock, float(mip_gap), duals, stats)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # solver failure: report, do not crash the pipeline
+        stats["solve_s"] = time.perf_counter() - t0
+        return SolveResult("error", f"{type(exc).__name__}: {exc}", None, None, None, stats=stats)
+    stats["highs_s"] = hm.h.getRunTime()
+    hm.clear()
+    del hm
+    stats["solve_s"] = time.perf_counter() - t0
+    out = SolveResult(status, term, None, None, None, stats=stats)
+    if status == "infeasible":
+        if _explain:
+            t1 = time.perf_counter()
+            out.infeasible_families, out.infeasibility = explain_infeasibility(
+                built, time_limit=time_limit, threads=threads)
+            stats["explain_s"] = time.perf_counter() - t1
+        return out
+    if xm is None:
+        return out
+    is_mip = stats["binaries"] > 0
+    _read_solution(built, mat, xm, objective, bound, out, is_mip)
+    if out.status == "error":
+        return out
+    if duals and row_dual is not None:
+        out.duals = _duals(built, mat, row_dual)
+    return out
+
+
+def _read_solution(built: BuiltModel, mat, xm, objective, bound, out: SolveResult, is_mip: bool) -> None:
+    """Objective, bound, gap, variable values and the objective's parts."""
+    out.objective = float(objective)
+    out.bound = None if bound is None else float(bound)
+    if not is_mip:
+        out.gap = 0.0 if out.status == "optimal" else None
+        if out.bound is None and out.status == "optimal":
+            out.bound = out.objective
+    elif out.bound is not None and math.isfinite(out.bound):
+        out.gap = abs(out.objective - out.bound) / max(abs(out.objective), 1e-10)
+        if abs(out.objective - out.bound) <= 1e-9 * max(1.0, abs(out.objective)):
+            out.gap = 0.0
+    x = xm[mat.col_of]          # core.py's numbering
+    built.x = x
+    out.values = _values(built, x)
+    leak = _unsigned_use(out.values) if is_mip else None
+    if leak:
+        out.status, out.termination = "error", leak
+        return
+    out.objective_parts = _objective_parts(mat, xm)
+
+
+def _feasible(hm: HighsModel, clock: _Clock) -> str:
+    """The status of the model as it stands: the relaxation, then the MIP only when needed."""
+    hm.set_integrality(False)
+    clock.apply(hm)
+    relax = hm.run("LP relaxation")
+    st = _run_status(relax)
+    if st != "optimal" or len(hm.integer) == 0:
+        return st
+    y = hm.col_values()[hm.integer]
+    if float(np.max(np.abs(y - np.round(y)))) == 0.0:
+        return st
+    hm.set_integrality(True)
+    clock.apply(hm)
+    return _run_status(hm.run("MIP"))
+
+
+def explain_infeasibility(built: BuiltModel, *, time_limit=None, threads=None,
+                          max_solves: int = 30):
+    """Which constraint families make ``built`` infeasible.
+
+    Builds the elastic model (models/README.md#elastic) once, then runs a
+    deletion filter over the elastic families on one HiGHS instance:
+    starting with every family hard (slack fixed at 0, infeasible), each
+    family is made elastic in turn; if the rest is still infeasible it stays
+    elastic, otherwise it is needed and made hard again. The families left
+    hard form a minimal infeasible set (an IIS at family level), always
+    together with the families that have no slack (eq 1, 2, 6, 12, 14).
+
+    Returns (["block.name (eq N)", ...], violations of the fully elastic
+    optimum as from :func:`capacity.model.elastic_violations`).
+    """
+    el = build_model(built.inputs, fixed=built.fixed, elastic=True)
+    res = solve(el, time_limit=time_limit, threads=threads, duals=False, _explain=False)
+    if res.objective is None:
+        return [], None
+    viol = elastic_violations(el)
+    mat = compile_matrix(el)
+    hm = HighsModel(mat)
+    hm.set_options(mip_rel_gap=1e-4)
+    _use_threads(hm, threads)
+    clock = _Clock(time_limit)
+    fams = [f for f in el.families if f.slack]
+    slacks = {id(f): np.concatenate([mat.columns[f"{f.block}.{n}"] for n in f.slack]) for f in fams}
+
+    def set_hard(f, hard):
+        cols = slacks[id(f)]
+        hm.set_bounds(cols, np.zeros(len(cols)), np.zeros(len(cols)) if hard else mat.col_upper[cols])
+
+    for f in fams:
+        set_hard(f, True)
+    needed = []
+    solves = 0
+    for f in fams:
+        if solves >= max_solves:
+            needed.append(f)
+            continue
+        set_hard(f, False)
+        st = _feasible(hm, clock)
+        solves += 1
+        if st != "infeasible":
+            set_hard(f, True)
+            needed.append(f)
+    hm.clear()
+    names = []
+    for f in needed:
+        n = f"{f.block}.{f.name} (eq {f.eq})"
+        if n not in names:
+            names.append(n)
+    if not names and len(viol):
+        names = [f"{fam} (eq {eq})" for fam, eq in
+                 viol[["family", "equation"]].drop_duplicates().itertuples(index=False)]
+    return names, viol
 
 
 def _dual_levels(group: str):
@@ -172,132 +461,12 @@ def _clean(a):
     return a
 
 
-def explain_infeasibility(built: BuiltModel, *, time_limit=None, threads=None,
-                          max_solves: int = 30):
-    """Which constraint families make ``built`` infeasible.
-
-    Builds the elastic model (models/README.md#elastic) once, then runs a
-    deletion filter over the elastic families on one persistent HiGHS
-    instance: starting with every family hard (slack fixed at 0, infeasible),
-    each family is made elastic in turn; if the rest is still infeasible it
-    stays elastic, otherwise it is needed and made hard again. The families
-    left hard form a minimal infeasible set (an IIS at family level), always
-    together with the families that have no slack (eq 1, 2, 6, 12, 14).
-
-    Returns (["block.name (eq N)", ...], violations of the fully elastic
-    optimum as from :func:`capacity.model.elastic_violations`).
-    """
-    el = build_model(built.inputs, fixed=built.fixed, elastic=True)
-    solver = _Highs()
-    _no_updates(solver)
-    opts = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False)
-    _use_threads(opts, threads)
-    if time_limit is not None:
-        opts["time_limit"] = float(time_limit)
-    res = solver.solve(el.model, **opts)
-    if res.incumbent_objective is None:
-        return [], None
-    res.solution_loader.load_vars()
-    viol = elastic_violations(el)
-    fams = [f for f in el.families if f.slack]
-    slacks = {id(f): [v for n in f.slack for v in el.model.component(f.block).component(n).values()]
-              for f in fams}
-
-    def set_hard(f, hard):
-        vs = slacks[id(f)]
-        for v in vs:
-            if hard:
-                v.fix(0.0)
-            else:
-                v.unfix()
-        solver.update_variables(vs)
-
-    for f in fams:
-        set_hard(f, True)
-    needed = []
-    solves = 0
-    for f in fams:
-        if solves >= max_solves:
-            needed.append(f)
-            continue
-        set_hard(f, False)
-        r = solver.solve(el.model, **opts)
-        solves += 1
-        st = _status(r.termination_condition, r.incumbent_objective is not None)
-        if st != "infeasible":
-            set_hard(f, True)
-            needed.append(f)
-    names = []
-    for f in needed:
-        n = f"{f.block}.{f.name} (eq {f.eq})"
-        if n not in names:
-            names.append(n)
-    if not names and len(viol):
-        names = [f"{fam} (eq {eq})" for fam, eq in
-                 viol[["family", "equation"]].drop_duplicates().itertuples(index=False)]
-    return names, viol
-
-
 def _trivial_families(built):
     seen = {}
     for fam, key in built.trivially_infeasible:
         name = f"{fam.block}.{fam.name} (eq {fam.eq})"
         seen[name] = seen.get(name, 0) + 1
     return [f"{n}: {k} row(s) with no variable that can meet it" for n, k in seen.items()]
-
-
-def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float | None = None,
-          threads: int | None = None, duals: bool = True, _explain: bool = True) -> SolveResult:
-    """Solve ``built`` with HiGHS; defaults from ``inputs.settings``."""
-    st = built.inputs.settings
-    mip_gap = st.mip_gap if mip_gap is None else mip_gap
-    time_limit = st.time_limit_s if time_limit is None else time_limit
-    ys = list(built.var_objs["y"])
-    is_mip = any(not v.fixed for v in ys)
-    stats = dict(built.stats)
-    stats.update(binaries=sum(not v.fixed for v in ys), solver_version=".".join(map(str, _Highs().version())))
-    if built.trivially_infeasible:
-        return _trivially_infeasible(built, stats)
-    solver = _Highs()
-    _no_updates(solver)
-    opts = _options(threads, time_limit, mip_gap if is_mip else None)
-    t0 = time.perf_counter()
-    # y fixed everywhere (signed contracts only): give HiGHS an LP, not a MIP
-    # with fixed integer columns, so that duals exist; restored below
-    saved = [(v, v.domain) for v in ys] if not is_mip else []
-    try:
-        for v, _ in saved:
-            v.domain = pyo.UnitInterval
-        res = solver.solve(built.model, **opts)
-    except Exception as exc:  # solver failure: report, do not crash the pipeline
-        stats["solve_s"] = time.perf_counter() - t0
-        return SolveResult("error", f"{type(exc).__name__}: {exc}", None, None, None, stats=stats)
-    finally:
-        for v, dom in saved:
-            v.domain = dom
-    stats["solve_s"] = time.perf_counter() - t0
-    _highs_stats(stats, res, solver._solver_model)
-    out = _outcome(res, solver._solver_model, stats)
-    if out.status == "infeasible":
-        if _explain:
-            t1 = time.perf_counter()
-            out.infeasible_families, out.infeasibility = explain_infeasibility(
-                built, time_limit=time_limit, threads=threads)
-            stats["explain_s"] = time.perf_counter() - t1
-        return out
-    if res.incumbent_objective is None:
-        return out
-    _read_solution(built, res, out, is_mip)
-    if out.status == "error":
-        return out
-    if duals:
-        t1 = time.perf_counter()
-        try:
-            out.duals = _lp_duals(built, solver, ys if is_mip else [], opts, res)
-        except Exception as exc:  # duals are a report; never lose the plan for them
-            stats["dual_error"] = f"{type(exc).__name__}: {exc}"
-        stats["dual_s"] = time.perf_counter() - t1
-    return out
 
 
 def _trivially_infeasible(built: BuiltModel, stats: dict) -> SolveResult:
@@ -307,58 +476,6 @@ def _trivially_infeasible(built: BuiltModel, stats: dict) -> SolveResult:
     return SolveResult("infeasible", "rows that cannot hold (no variable can meet them)",
                        None, None, None, stats=stats,
                        infeasible_families=_trivial_families(built), infeasibility=viol)
-
-
-def _options(threads, time_limit, mip_gap) -> dict:
-    opts = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False)
-    _use_threads(opts, threads)
-    if time_limit is not None and not (isinstance(time_limit, float) and math.isnan(time_limit)):
-        opts["time_limit"] = float(time_limit)
-    if mip_gap is not None:
-        opts["rel_gap"] = float(mip_gap)
-    return opts
-
-
-def _highs_stats(stats: dict, res, h) -> None:
-    timers = res.timing_info.timer.timers
-    stats["load_s"] = timers["set_instance"].total_time if "set_instance" in timers else None
-    stats["highs_s"] = res.timing_info.highs_time
-    try:
-        stats["nonzeros"] = int(h.getNumNz())
-        stats["constraints"] = int(h.getNumRow())
-        stats["variables"] = int(h.getNumCol())
-    except Exception:  # pragma: no cover - older highspy
-        pass
-
-
-def _outcome(res, h, stats: dict) -> SolveResult:
-    tc = res.termination_condition
-    status = _status(tc, res.incumbent_objective is not None)
-    termination = f"{tc.name}: {h.modelStatusToString(h.getModelStatus())}"
-    return SolveResult(status, termination, None, None, None, stats=stats)
-
-
-def _read_solution(built: BuiltModel, res, out: SolveResult, is_mip: bool) -> None:
-    """Objective, bound, gap, variable values and the objective's parts."""
-    from capacity.model import PARTS
-
-    res.solution_loader.load_vars()
-    out.objective = float(res.incumbent_objective)
-    out.bound = None if res.objective_bound is None else float(res.objective_bound)
-    if not is_mip:
-        out.gap = 0.0 if out.status == "optimal" else None
-        if out.bound is None and out.status == "optimal":
-            out.bound = out.objective
-    elif out.bound is not None and math.isfinite(out.bound):
-        out.gap = abs(out.objective - out.bound) / max(abs(out.objective), 1e-10)
-        if abs(out.objective - out.bound) <= 1e-9 * max(1.0, abs(out.objective)):
-            out.gap = 0.0
-    out.values = _values(built)
-    leak = _unsigned_use(out.values) if is_mip else None
-    if leak:
-        out.status, out.termination = "error", leak
-        return
-    out.objective_parts = {p: float(pyo.value(built.model.component(p))) for p in PARTS}
 
 
 def _unsigned_use(values: dict) -> str | None:
@@ -380,27 +497,3 @@ def _unsigned_use(values: dict) -> str | None:
                         f"{used:.3g} FTE while not signed (y = {y[c]:.2g}); lower its max_fte towards the most "
                         "it could supply")
     return None
-
-
-def _lp_duals(built, solver, ys, opts, res):
-    """Duals of the LP; for a MILP (``ys`` given) of the LP with every y fixed
-    at its optimum (integrality dropped), re-solved on the same instance."""
-    if not ys:
-        return _duals(built, res.solution_loader)
-    saved = [(v, v.domain, v.value, v.fixed) for v in ys]
-    try:
-        for v in ys:
-            v.domain = pyo.UnitInterval
-            v.fix(float(round(v.value or 0.0)))
-        solver.update_variables(ys)
-        opts = {k: v for k, v in opts.items() if k != "rel_gap"}
-        lp = solver.solve(built.model, **opts)
-        if lp.termination_condition != TC.convergenceCriteriaSatisfied:
-            raise RuntimeError(f"LP with y fixed: {lp.termination_condition.name}")
-        return _duals(built, lp.solution_loader)
-    finally:
-        for v, dom, val, was_fixed in saved:
-            if not was_fixed:
-                v.unfix()
-            v.domain = dom
-            v.set_value(val)

@@ -65,6 +65,7 @@ def run_sheet(inputs, built, result, timings: dict, started: dt.datetime, comman
         rows.append(("seconds_write", WRITE_SECONDS_SENTINEL))
     rows += [
         ("solver", f"HiGHS {stats.get('solver_version', '')}".strip()),
+        ("solve_path", stats.get("solve_path", "")),
         ("solver_status", result.status),
         ("termination_message", result.termination),
         ("objective", result.objective),

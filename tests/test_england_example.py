@@ -262,12 +262,38 @@ def test_readme_headline_figures_with_national_2020_only_offered(option_plan, si
     assert s["objective"] < _summary(signed_plan)["objective"]
 
 
+@pytest.fixture(scope="module")
+def england_compare(tmp_path_factory):
+    """The README's compare command: a 4-week term at the 2020 price and at +15%, the built-in variants
+    of the signed contract and the break-even prices, with the flexibility values."""
+    folder = tmp_path_factory.mktemp("england-compare")
+    res = C.compare(COMMITTED, folder / "england-compare.xlsx", stochastic=False, workers=2, builtin=True,
+                    break_even=True,
+                    vary=["contracts:national_2020:{min_term_weeks,cost_per_fte_week}=4/820.51,4/943.59"])
+    assert res.exit_code == 0, res.message
+    return res
+
+
 @pytest.mark.slow
-def test_readme_flex_value_of_national_2020(tmp_path, signed_plan):
+def test_readme_flex_value_of_national_2020(england_compare, signed_plan):
     """`capacity compare`'s flex_value:national_2020 (RP minus the optimum with its
     lock-in removed) is the figure README.md prints."""
-    res = C.compare(COMMITTED, tmp_path / "england-compare.xlsx", stochastic=False, workers=2)
-    assert res.exit_code == 0
+    res = england_compare
     assert res.measure("rp") == pytest.approx(_summary(signed_plan)["objective"], rel=2e-4)
     flex = res.measure("flex_value:national_2020")
     assert _readme(r"`flex_value:national_2020`\s+is\s+£([\d.]+)m").group(1) == _millions(flex)
+
+
+@pytest.mark.slow
+def test_readme_negotiation_figures(england_compare):
+    """What signing cost, the 4-week term's saving and its break-even price, as README.md states them."""
+    res = england_compare
+    n = res.negotiation.set_index("variant")
+    not_signed = n.loc["not signed:national_2020", "saving"]
+    assert _readme(r"signing it cost\s+\*\*£([\d.]+)m\*\*").group(1) == _millions(not_signed)
+    term4 = n[n.index.str.startswith("term 4 wk, price 820.51")].iloc[0]
+    m = _readme(r"A 4-week term\*\*\s+saves\s+\*\*£([\d.]+)m\*\*\s+\(£([\d.]+)m\),\s+£([\d.]+)m for each of the (\d+)")
+    assert m.group(1) == _millions(term4["saving"])
+    assert m.group(3) == _millions(term4["saving_per_week_removed"]) and int(m.group(4)) == 9
+    price = _readme(r"break-even price is £([\d,.]+) per FTE-week").group(1)
+    assert float(price.replace(",", "")) == pytest.approx(term4["break_even_price"], abs=0.01)

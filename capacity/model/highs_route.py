@@ -33,6 +33,8 @@ from pyomo.common.tee import capture_output
 import highspy
 
 INF = highspy.kHighsInf
+#: seconds between two progress lines during a HiGHS run
+PROGRESS_EVERY = 5.0
 _BANNER_SHOWN = False
 
 
@@ -297,11 +299,11 @@ class Run:
 class HighsModel:
     """One HiGHS instance holding a :class:`Matrix` (see the module docstring)."""
 
-    def __init__(self, mat: Matrix, *, progress=None, every: float = 5.0):
+    def __init__(self, mat: Matrix, *, progress=None, every: float | None = None):
         self.mat = mat
         self.h = new_highs()
         self.progress = progress
-        self.every = every
+        self.every = PROGRESS_EVERY if every is None else every
         self._latest: dict = {}
         self._log: dict = {}
         st = self.h.passModel(mat.lp(integrality=False))
@@ -376,10 +378,11 @@ class HighsModel:
         t0 = time.perf_counter()
         last = t0
         interrupted = False
+        tick = min(0.2, max(self.every, 0.001))
         thread = self.h.startSolve()
         while True:
             try:
-                done, _ = self.h.wait(0.2)
+                done, _ = self.h.wait(tick)
             except KeyboardInterrupt:
                 interrupted = True
                 self.h.cancelSolve()

@@ -37,49 +37,43 @@ def _read(path):
 
 
 def _pyomo_standard_form(model):
-    """Columns, bounds, integrality, cost and rows as Pyomo itself states them.
+    """Columns, bounds, integrality, cost, offset and rows as Pyomo itself states them.
 
-    Fixed variables are unfixed while the expressions are read, so that they
-    appear as columns (HiGHS gets them as columns with lower = upper = value,
-    as Pyomo's own HiGHS interface passes them)."""
+    A fixed variable is a constant of Pyomo's linear representation (its terms
+    go to the constant); its column stays, with lower = upper = its value, as
+    Pyomo's own HiGHS interface passes it."""
     cols = list(model.component_data_objects(pyo.Var, descend_into=True))
     where = {id(v): j for j, v in enumerate(cols)}
     lo = np.array([v.value if v.fixed else (-INF if v.lb is None else v.lb) for v in cols], dtype=float)
     up = np.array([v.value if v.fixed else (INF if v.ub is None else v.ub) for v in cols], dtype=float)
     integer = np.array([v.is_integer() and not v.fixed for v in cols])
-    fixed = [v for v in cols if v.fixed]
-    for v in fixed:
-        v.unfix()
-    try:
-        (obj,) = list(model.component_data_objects(pyo.Objective, active=True))
-        repn = generate_standard_repn(obj.expr, compute_values=True, quadratic=False)
-        cost = np.zeros(len(cols))
+    (obj,) = list(model.component_data_objects(pyo.Objective, active=True))
+    repn = generate_standard_repn(obj.expr, compute_values=True, quadratic=False)
+    cost = np.zeros(len(cols))
+    for v, c in zip(repn.linear_vars, repn.linear_coefs):
+        cost[where[id(v)]] += c
+    offset = repn.constant
+    rows = []
+    for con in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
+        repn = generate_standard_repn(con.body, compute_values=True, quadratic=False)
+        terms = {}
         for v, c in zip(repn.linear_vars, repn.linear_coefs):
-            cost[where[id(v)]] += c
-        assert repn.constant == 0
-        rows = []
-        for con in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
-            repn = generate_standard_repn(con.body, compute_values=True, quadratic=False)
-            terms = {}
-            for v, c in zip(repn.linear_vars, repn.linear_coefs):
-                terms[where[id(v)]] = terms.get(where[id(v)], 0.0) + c
-            terms = {j: c for j, c in terms.items() if c != 0}
-            lb = -INF if con.lower is None else pyo.value(con.lower) - repn.constant
-            ub = INF if con.upper is None else pyo.value(con.upper) - repn.constant
-            rows.append((terms, lb, ub))
-    finally:
-        for v in fixed:
-            v.fix()
-    return cols, lo, up, integer, cost, rows
+            terms[where[id(v)]] = terms.get(where[id(v)], 0.0) + c
+        terms = {j: c for j, c in terms.items() if c != 0}
+        lb = -INF if con.lower is None else pyo.value(con.lower) - repn.constant
+        ub = INF if con.upper is None else pyo.value(con.upper) - repn.constant
+        rows.append((terms, lb, ub))
+    return cols, lo, up, integer, cost, offset, rows
 
 
 def assert_is_pyomo_standard_form(built):
     mat = compile_matrix(built, keep_objs=True)
-    cols, lo, up, integer, cost, rows = _pyomo_standard_form(built.model)
+    cols, lo, up, integer, cost, offset, rows = _pyomo_standard_form(built.model)
     assert mat.n_cols == len(cols) and [id(v) for v in mat.col_objs] == [id(v) for v in cols]
     assert np.array_equal(mat.col_lower, lo) and np.array_equal(mat.col_upper, up)
     assert np.array_equal(mat.integer, integer)
     assert np.array_equal(mat.cost, cost)
+    assert mat.offset == pytest.approx(offset, rel=1e-15, abs=0)
     assert mat.n_rows == len(rows)
     # the matrix, row by row, from its column-wise arrays
     got = [dict() for _ in range(mat.n_rows)]

@@ -6,7 +6,10 @@ solves is assembled here from the row/column/coefficient arrays that
 rows (``BuiltModel.row_blocks``/``column_blocks``), in Pyomo's own order
 (variables: the top model's, then each block's; rows: block by block, each in
 declaration order), with each variable's bounds, fixing and domain and each
-row's active flag read from the Pyomo objects at compile time.
+row's active flag read from the Pyomo objects at compile time. A fixed
+variable is a constant, as Pyomo's HiGHS interface treats it: its terms are
+moved to the row bounds, its cost to the objective's offset, and its column
+stays with lower = upper = its value.
 tests/test_matrix_route.py asserts that the result is exactly the Pyomo
 model's standard form (Pyomo's own linear representation of every active
 row and of the objective) on the examples and random instances.
@@ -58,7 +61,7 @@ def highs_version() -> str:
 
 @dataclass
 class Matrix:
-    """min cost @ x  s.t.  row_lower <= A x <= row_upper, col_lower <= x <= col_upper.
+    """min cost @ x + offset  s.t.  row_lower <= A x <= row_upper, col_lower <= x <= col_upper.
 
     ``A`` is column-wise (``start``, ``index``, ``value``). Column ``j`` of the
     matrix is the ``order[j]``-th column of :mod:`core`'s numbering (``col_of``
@@ -69,6 +72,7 @@ class Matrix:
     n_rows: int
     n_cols: int
     cost: np.ndarray
+    offset: float
     col_lower: np.ndarray
     col_upper: np.ndarray
     integer: np.ndarray
@@ -92,6 +96,7 @@ class Matrix:
         lp.num_col_ = self.n_cols
         lp.num_row_ = self.n_rows
         lp.col_cost_ = self.cost
+        lp.offset_ = self.offset
         lp.col_lower_ = self.col_lower
         lp.col_upper_ = self.col_upper
         lp.row_lower_ = self.row_lower
@@ -200,16 +205,31 @@ def compile_matrix(built, keep_objs: bool = False) -> Matrix:
     r = np.concatenate(r_l) if r_l else np.zeros(0, dtype=np.int64)
     c = np.concatenate(c_l) if c_l else np.zeros(0, dtype=np.int64)
     v = np.concatenate(v_l) if v_l else np.zeros(0)
-    start, index, value = _csc(r, c, v, n_cols)
+    col_lower = np.concatenate(lo_l) if lo_l else np.zeros(0)
+    col_upper = np.concatenate(up_l) if up_l else np.zeros(0)
+    row_lower = np.concatenate(lo_r) if lo_r else np.zeros(0)
+    row_upper = np.concatenate(up_r) if up_r else np.zeros(0)
+    fixed = np.concatenate(fix_l) if fix_l else np.zeros(0, dtype=bool)
     cost, parts = _objective(built, cblocks, n_cols, PARTS)
+    offset = 0.0
+    if fixed.any():
+        # a fixed variable is a constant, as Pyomo's HiGHS interface treats it: its terms move to
+        # the row bounds (in each row's term order) and its cost to the objective's offset; its
+        # column stays, with lower = upper = its value
+        fx = fixed[c]
+        shift = np.zeros(n_rows)
+        np.add.at(shift, r[fx], v[fx] * col_lower[c[fx]])
+        row_lower = np.where(np.isinf(row_lower), row_lower, row_lower - shift)
+        row_upper = np.where(np.isinf(row_upper), row_upper, row_upper - shift)
+        r, c, v = r[~fx], c[~fx], v[~fx]
+        offset = float(sum((cost[fixed] * col_lower[fixed]).tolist(), 0.0))
+        cost = np.where(fixed, 0.0, cost)
+    start, index, value = _csc(r, c, v, n_cols)
     mat = Matrix(
-        n_rows=n_rows, n_cols=n_cols, cost=cost,
-        col_lower=np.concatenate(lo_l) if lo_l else np.zeros(0),
-        col_upper=np.concatenate(up_l) if up_l else np.zeros(0),
+        n_rows=n_rows, n_cols=n_cols, cost=cost, offset=offset,
+        col_lower=col_lower, col_upper=col_upper,
         integer=np.concatenate(int_l) if int_l else np.zeros(0, dtype=bool),
-        start=start, index=index, value=value,
-        row_lower=np.concatenate(lo_r) if lo_r else np.zeros(0),
-        row_upper=np.concatenate(up_r) if up_r else np.zeros(0),
+        start=start, index=index, value=value, row_lower=row_lower, row_upper=row_upper,
         col_of=col_of, columns=columns, rows=rows, parts=parts)
     if keep_objs:
         mat.col_objs = [o for b in cblocks for o in b.objs]

@@ -28,6 +28,7 @@ def inputs_changed_table(changes: list) -> pd.DataFrame:
 PART_COLUMNS = {"cost_fixed": "fixed", "cost_contract_staff": "contract staff",
                 "cost_regional_staff": "regional staff", "cost_onboarding": "onboarding",
                 "cost_lost": "lost value"}
+CASH_PARTS = ("cost_fixed", "cost_contract_staff", "cost_regional_staff", "cost_onboarding")
 
 
 def _comparison(rows: list[dict], records: dict, base: Inputs) -> pd.DataFrame:
@@ -40,8 +41,11 @@ def _comparison(rows: list[dict], records: dict, base: Inputs) -> pd.DataFrame:
                              "status": rec.get("status"), "expected_cost": rec.get("objective")}
         r["change_vs_base"] = (rec["objective"] - base_obj if rec.get("objective") is not None
                                and base_obj is not None else None)
+        r["saving"] = None if r["change_vs_base"] is None else base_obj - rec["objective"]  # positive: cheaper
         for part in PART_COLUMNS:
             r[part] = (rec.get("parts") or {}).get(part)
+        cash = [r[p] for p in CASH_PARTS]
+        r["cash_cost"] = sum(cash) if all(v is not None for v in cash) else None
         r["worst_scenario_cost"] = rec.get("worst")
         r["worst_scenario"] = rec.get("worst_scenario")
         r["cvar"] = rec.get("cvar")
@@ -78,7 +82,10 @@ def _scenario_costs(rows: list[dict], records: dict) -> pd.DataFrame:
 
 
 def measures_table(base: Inputs, records: dict, alpha: float) -> tuple[pd.DataFrame, list[str]]:
-    """Key/value: rp, ws, evpi, ev, eev, vss, flex values (and the WS parts)."""
+    """Key, measure (in words), value, note (plain words, the formal definition in brackets), reason:
+    rp, ws, evpi, ev, eev, vss, the flexibility values, cvar_alpha and the WS parts."""
+    from . import glossary as G
+
     rows: list[tuple[str, Any, str]] = []
     notes = []
 
@@ -86,47 +93,71 @@ def measures_table(base: Inputs, records: dict, alpha: float) -> tuple[pd.DataFr
         rec = records.get(key, {})
         return rec.get("objective") if rec.get("status") in OK else None
 
+    def plain(key, **fill):
+        words, note = G.measure_words(key)
+        for k, v in fill.items():
+            note = note.replace("{" + k + "}", str(v))
+        return note
+
     rp = obj("base")
     pi = base.scenarios["probability"]
     ws_parts = {w: obj(f"ws:{w}") for w in base.scenarios.index}
     ws = sum(pi[w] * v for w, v in ws_parts.items()) if all(v is not None for v in ws_parts.values()) else None
     ev, eev_rec = obj("ev"), records.get("eev", {})
     eev = obj("eev")
-    eev_note = "stochastic problem with the expected-value problem's first stage fixed (y, L, eq 14 decisions)"
+    eev_note = plain("eev")
     if eev is None and records.get("ev", {}).get("status") in OK and eev_rec.get("status") == "infeasible":
         eev = math.inf
-        eev_note = ("the expected-value plan's first stage is infeasible in the stochastic problem "
-                    "(some scenario cannot be served with it): EEV = VSS = inf")
-        notes.append("EEV: " + eev_note)
-    rows.append(("rp", rp, "RP: optimum of the stochastic problem (the base)"))
-    rows.append(("ws", ws, "WS: each scenario solved alone, probability-weighted (wait-and-see)"))
-    rows.append(("evpi", None if rp is None or ws is None else rp - ws,
-                 "EVPI = RP - WS: expected value of perfect information"))
-    rows.append(("ev", ev, "EV: optimum of the expected-value problem (demand averaged over scenarios)"))
+        eev_note = ("The plan made for average demand cannot serve every scenario: its first stage is infeasible "
+                    "in the stochastic problem, so EEV = VSS = inf. " + eev_note)
+        notes.append("EEV: the expected-value plan's first stage is infeasible in the stochastic problem "
+                     "(some scenario cannot be served with it): EEV = VSS = inf")
+    rows.append(("rp", rp, plain("rp")))
+    rows.append(("ws", ws, plain("ws")))
+    rows.append(("evpi", None if rp is None or ws is None else rp - ws, plain("evpi")))
+    rows.append(("ev", ev, plain("ev")))
     rows.append(("eev", eev, eev_note))
-    rows.append(("vss", None if rp is None or eev is None else eev - rp,
-                 "VSS = EEV - RP: value of the stochastic solution"))
+    rows.append(("vss", None if rp is None or eev is None else eev - rp, plain("vss")))
     reasons = {}
     for c in list(base.contracts.index) + ["all"]:
         key = f"flex:{c}"
         if key not in records:
             continue
         v = obj(key)
-        what = "every contract's" if c == "all" else f"contract {c}'s"
-        note = f"RP - optimum with {what} lock-in removed (see inputs_changed)"
+        note = plain(f"flex_value:{c}")
         if v is None:
-            note = f"not available: {records[key].get('message') or records[key].get('status')}"
+            note = f"Not available: {records[key].get('message') or records[key].get('status')}. " + note
         value = None if rp is None or v is None else rp - v
         reasons[f"flex_value:{c}"] = flex_reason(c, value, rp, records.get("base", {}), records.get(key, {}))
         rows.append((f"flex_value:{c}", value, note))
-    rows.append(("cvar_alpha", alpha, "level of the CVaR column of sheet comparison"))
+    rows.append(("cvar_alpha", alpha, plain("cvar_alpha", level=f"{alpha:g}", tail=G.tail_text(alpha))
+                 + " " + _cvar_reading(base, records.get("base", {}), alpha)))
     for w, v in ws_parts.items():
-        rows.append((f"ws:{w}", v, f"optimum with scenario {w} alone (probability {pi[w]:g})"))
+        rows.append((f"ws:{w}", v, plain(f"ws:{w}", p=f"{pi[w]:g}")))
     df = pd.DataFrame(rows, columns=["key", "value", "note"])
+    df.insert(1, "measure", [G.measure_words(k)[0] for k in df["key"]])
     df["reason"] = [reasons.get(k, "") for k in df["key"]]   # why a flexibility value is zero
     df["value"] = [("inf" if isinstance(v, float) and math.isinf(v) else v) for v in df["value"]]
     df["value"] = df["value"].astype(object)
     return df, notes
+
+
+def _cvar_reading(base: Inputs, base_rec: dict, alpha: float) -> str:
+    """Why the base's worst case equals its CVaR (or not), from its scenario costs."""
+    from . import glossary as G
+
+    sc = base_rec.get("scenario_costs") or []
+    if not sc:
+        return ""
+    worst = max(sc, key=lambda r: r["total"])
+    p, tail = float(worst["probability"]), 1.0 - alpha
+    if p >= tail - 1e-12:
+        return (f"In the base the worst scenario, {worst['scenario']}, has probability {p:.0%} on its own, at least "
+                f"{G.tail_text(alpha)}: the worst {G.tail_text(alpha)} lies inside it, so CVaR equals the worst "
+                "scenario cost.")
+    return (f"In the base the worst scenario, {worst['scenario']}, has probability {p:.0%}, less than "
+            f"{G.tail_text(alpha)}: CVaR also averages in the next worst scenarios, so it is below the worst "
+            "scenario cost.")
 
 
 def _run_sheet(base: Inputs, base_rec: dict, started, command_line, timings, executor, n_workers, processes,
@@ -162,78 +193,10 @@ def _run_sheet(base: Inputs, base_rec: dict, started, command_line, timings, exe
 
 # ============================================================ output
 def write_compare_workbook(path, res: CompareResult, currency: str, alpha: float) -> None:
-    from capacity.output.report import ChartSpec, SheetSpec, write_report
+    """The comparison workbook; its layout is :mod:`capacity.analysis.compare.workbook`."""
+    from .workbook import write_compare_workbook as write
 
-    comp = res.comparison
-    money = {c: "money" for c in comp.columns if c in ("expected_cost", "change_vs_base", "worst_scenario_cost",
-                                                       "cvar") or c in PART_COLUMNS}
-    fmt = {**money, "expected_completion_share": "share", "mip_gap": "number", "seconds": "number"}
-    fmt.update({c: "share" for c in comp.columns if c.startswith("utilisation:")})
-    fmt.update({c: "fte" for c in comp.columns if c.startswith("committed_fte:")})
-    sc_fmt = {c: "money" for c in ("fixed", "contract_staff", "regional_staff", "onboarding", "lost_value", "total")}
-    sc_fmt.update(probability="share", completion_share="share")
-    meas = res.measures
-    row_formats = {k: "money" for k in meas["key"] if k not in ("cvar_alpha",)}
-    row_formats["cvar_alpha"] = "number"
-    sheets = [
-        SheetSpec("comparison", comp, fmt, note=(
-            "One row per run: base, variants, and flex:<contract> (the base with that contract's lock-in "
-            f"removed). Expected cost and its parts; worst scenario cost; cvar = CVaR at alpha = {alpha:g} of "
-            "the scenario costs; expected utilisation, signing and committed level of each contract. "
-            "All solves exact (mip_gap 0).")),
-        SheetSpec("scenario_costs", res.scenario_costs, sc_fmt,
-                  note="Cost of each run if each scenario happens (fixed + staff + onboarding + lost value)."),
-        SheetSpec("measures", meas, row_formats=row_formats,
-                  note="Stochastic-programming measures of the base (RP, WS, EVPI, EEV, VSS) and the value "
-                       "of each contract's flexibility. Charts: expected cost and utilisation by variant."),
-        *_negotiation_sheets(res),
-        SheetSpec("inputs_changed", res.inputs_changed,
-                  note="Every cell edited for each variant: old value, new value, and the value the validated "
-                       "variant holds (value_read)."),
-        SheetSpec("run", res.run_info, note="Provenance of this run."),
-    ]
-    charts = []
-    solved = comp[comp["expected_cost"].notna()]
-    if len(solved):
-        parts = solved[["variant"] + list(PART_COLUMNS)].rename(columns=PART_COLUMNS)
-        charts.append(ChartSpec("measures", "E2", "column_stacked", "Expected cost by variant", parts,
-                                y_title=currency, x_title="variant"))
-        util_cols = [c for c in solved.columns if c.startswith("utilisation:")]
-        if util_cols:
-            util = solved[["variant"] + util_cols].rename(columns=lambda c: c.split(":", 1)[1] if ":" in c else c)
-            util = util.fillna(0.0).infer_objects()
-            charts.append(ChartSpec("measures", "E22", "column", "Expected contract utilisation by variant", util,
-                                    y_title="utilisation", x_title="variant", y_format="share"))
-    write_report(path, sheets, charts=charts, currency=currency)
-
-
-def _negotiation_sheets(res: CompareResult) -> list:
-    """The negotiation, contract_use and break_even_runs tables (the figures; their notes are
-    :data:`capacity.analysis.compare.negotiation.NOTES`)."""
-    from capacity.output.report import SheetSpec
-
-    out = []
-    money = ("expected_cost", "base_expected_cost", "saving", "saving_per_week_removed", "price_per_fte_week",
-             "break_even_price", "break_even_headroom", "break_even_cost", "break_even_at_least", "contract_cost",
-             "price_paid_per_fte_week", "cost_per_fte_week_used", "base_cost_per_fte_week_used", "price",
-             "cost_minus_base")
-    fte = ("paid_fte_weeks", "used_fte_weeks", "committed_fte")
-    for name, frame, note in (
-            ("negotiation", res.negotiation,
-             "Per variant against the base: " + res.notes.get("saving", "") + " Break-even price: "
-             + res.notes.get("break_even_price", "")),
-            ("contract_use", res.contract_use,
-             "Per run and contract: " + res.notes.get("cost_per_fte_week_used", "")),
-            ("break_even_runs", res.break_even_runs,
-             "Every re-solve of every break-even search: the price tried and the expected cost it gave.")):
-        if frame is None:
-            continue
-        fmt = {c: "money" for c in frame.columns if c in money}
-        fmt.update({c: "fte" for c in frame.columns if c in fte})
-        fmt.update({c: "share" for c in frame.columns if c == "expected_utilisation"})
-        notes = {c: res.notes[c] for c in frame.columns if c in res.notes}
-        out.append(SheetSpec(name, frame, fmt, note=note, freeze_cols=1, header_notes=notes))
-    return out
+    write(path, res, currency, alpha)
 
 
 def _summary_text(comp: pd.DataFrame, meas: pd.DataFrame, currency: str, alpha: float,

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from capacity.analysis import compare as C
 from capacity.analysis import variants as V
+from capacity.analysis.compare.workbook import read_comparison
 from capacity.cli import main
 from capacity.io.errors import InputError
 from capacity.io.validate import validate_raw
@@ -158,12 +159,12 @@ def test_measures_and_sheets(small_compare):
     assert ((comp[parts].sum(axis=1) - comp["expected_cost"]).abs() <= REL * comp["expected_cost"]).all()
     assert {"utilisation:callco_flex", "signed:callco_block", "committed_fte:callco_block"} <= set(comp.columns)
     book = openpyxl.load_workbook(res.output)
-    assert book.sheetnames[:8] == ["comparison", "scenario_costs", "measures", "negotiation", "contract_use",
-                                   "break_even_runs", "inputs_changed", "run"]
+    assert book.sheetnames[:9] == ["read_me_first", "comparison", "negotiation", "measures", "scenario_costs",
+                                   "contract_use", "break_even_runs", "inputs_changed", "run"]
     keys = [r[0] for r in book["measures"].iter_rows(min_row=2, values_only=True)]
     assert {"rp", "ws", "evpi", "eev", "vss", "flex_value:callco_flex", "flex_value:callco_block",
             "flex_value:all"} <= set(keys)
-    assert len(book["measures"]._charts) == 2
+    assert len(book["measures"]._charts) == 3   # cost, saving and utilisation by variant
     run = dict(book["run"].iter_rows(min_row=2, values_only=True))
     assert run["worker_processes_used"] == 2 and run["input_sha256"] and isinstance(run["seconds_write"], float)
     assert "flex value: all" in res.summary_text and "EVPI" in res.summary_text
@@ -266,7 +267,7 @@ def test_experiments_sheet_via_cli(small_path, tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     out = tmp_path / "outputs" / "exp-compare.xlsx"
     assert out.exists()
-    comp = pd.read_excel(out, sheet_name="comparison", engine="openpyxl").set_index("variant")
+    comp = read_comparison(out).set_index("variant")
     assert comp.loc["cheap block", "status"] == "optimal" and comp.loc["late reveal", "status"] == "optimal"
     assert comp.loc["cheap block", "expected_cost"] <= comp.loc["base", "expected_cost"] + 1e-6
     assert comp.loc["late reveal", "expected_cost"] >= comp.loc["base", "expected_cost"] - 1e-6

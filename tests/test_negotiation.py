@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from capacity.analysis import compare as C
 from capacity.analysis import variants as V
 from capacity.analysis.compare import negotiation as N
+from capacity.analysis.compare.workbook import read_comparison
 from capacity.cli import main
 from capacity.io.workbook import write_input_workbook
 from factory import make_inputs
@@ -320,7 +321,7 @@ def test_variants_file_one_variant_per_name(tmp_path):
     r = CliRunner().invoke(main, ["compare", str(path), "-o", str(tmp_path / "o.xlsx"), "--variants", str(vfile),
                                   "--workers", "1"], catch_exceptions=False)
     assert r.exit_code == 0, r.output
-    comp = pd.read_excel(tmp_path / "o.xlsx", sheet_name="comparison", engine="openpyxl").set_index("variant")
+    comp = read_comparison(tmp_path / "o.xlsx").set_index("variant")
     assert comp.loc["short and dear", "kind"] == "variants_file"
     assert comp.loc["short and dear", "expected_cost"] == pytest.approx(600, abs=1e-6)   # 10 x 1 x 60
     assert comp.loc["short and dear", "edits"] == "k:min_term_weeks=1 & k:cost_per_fte_week=60"

@@ -80,8 +80,8 @@ COLUMNS: tuple[Column, ...] = (
          "Notional lost value: what the tasks left undone are worth (value per task x tasks lost), averaged over the scenarios: "
          "not money spent.", "parts"),
     _col("kind", "Kind", None,
-         "Kind of run: where the row comes from: base; --vary; experiments sheet (of the input); --variants file; built-in "
-         "(of a signed contract); flexibility (a contract's lock-in removed).", "run"),
+         "Kind of run: where the row comes from: base; asked (by --vary, the input's experiments sheet or a "
+         "--variants file); built-in (of a signed contract); flexibility (a contract's lock-in removed).", "run"),
     _col("edits", "Edits", None,
          "Every input cell this row changes (its full edit), as contract:column=value (settings: key=value), joined by '&'; "
          "sheet inputs_changed has each cell's address, old and new value.", "run"),
@@ -98,8 +98,8 @@ COLUMNS: tuple[Column, ...] = (
 BY_NAME = {c.name: c for c in COLUMNS}
 
 #: Kinds of run in words (comparison sheet) and back.
-KIND_WORDS = {"base": "base", "variant": "--vary", "experiment": "experiments sheet",
-              "variants_file": "--variants file", "builtin": "built-in", "flex": "flexibility"}
+KIND_WORDS = {"base": "base", "variant": "asked (--vary)", "experiment": "asked (experiments sheet)",
+              "variants_file": "asked (--variants file)", "builtin": "built-in", "flex": "flexibility"}
 KIND_OF_WORDS = {v: k for k, v in KIND_WORDS.items()}
 
 

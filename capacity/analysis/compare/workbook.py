@@ -110,9 +110,14 @@ def comparison_frame(comp: pd.DataFrame, currency: str, alpha: float) -> tuple[p
 def read_comparison(path) -> pd.DataFrame:
     """The comparison sheet of a compare workbook with the column names of CompareResult.comparison
     (signed as True/False, kind as its code)."""
+    from capacity.output.report_cells import unescape_text
+
     frame = pd.read_excel(path, sheet_name="comparison", engine="openpyxl")
     names = {h: G.name_of_header(h) or h for h in frame.columns}
     frame = frame.rename(columns=names)
+    for c in frame.columns:
+        if frame[c].dtype == object:
+            frame[c] = frame[c].map(lambda v: unescape_text(v) if isinstance(v, str) else v)
     for c in frame.columns:
         if str(c).startswith("signed:"):
             frame[c] = frame[c].map({"Yes": True, "No": False}).astype(object)

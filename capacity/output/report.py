@@ -184,8 +184,9 @@ def write_report(
     tables = _TableNames()
     for b in blocks:  # sheets for reading come first (read_me_first)
         write_block_sheet(book, b, styles)
+    sheet_class = _worksheet_class()
     for plan in plans:
-        ws = book.add_worksheet(plan.name)
+        ws = book.add_worksheet(plan.name, worksheet_class=sheet_class)
         _write_table(ws, plan.frame, plan.spec.formats, plan.spec.row_formats, styles,
                      tables.new(plan.name), plan.note, as_table=not plan.spec.filter)
         _sheet_extras(ws, plan)
@@ -312,6 +313,38 @@ def _check_charts(charts: list[ChartSpec], first_part: dict[str, str]) -> None:
 
 
 # ---------------------------------------------------------------------- writing
+def _worksheet_class():
+    """XlsxWriter's worksheet, preparing formulas with one pattern search instead of 29.
+
+    XlsxWriter rewrites each formula with a regular expression per dynamic-array function
+    (``_xlfn.`` prefixes); a formula naming none of them comes back as it went in, less its
+    leading ``=``. Checking all the names at once first gives the same text at a fraction of
+    the cost (the plan, work and coverage sheets carry hundreds of thousands of formulas)."""
+    from xlsxwriter.worksheet import Worksheet
+
+    class _Worksheet(Worksheet):
+        def _prepare_formula(self, formula, expand_future_functions=False):
+            if (not self.use_future_functions and not expand_future_functions
+                    and "_xlfn." not in formula and not _DYNAMIC.search(formula)):
+                if formula.startswith("{"):
+                    formula = formula[1:]
+                if formula.startswith("="):
+                    formula = formula[1:]
+                if formula.endswith("}"):
+                    formula = formula[:-1]
+                return formula
+            return super()._prepare_formula(formula, expand_future_functions)
+
+    return _Worksheet
+
+
+#: the dynamic-array functions XlsxWriter prefixes with _xlfn. (its pattern for SINGLE is ``\SINGLE\(``)
+_DYNAMIC = re.compile(
+    r"\b(?:ANCHORARRAY|BYCOL|BYROW|CHOOSECOLS|CHOOSEROWS|DROP|EXPAND|FILTER|HSTACK|LAMBDA|MAKEARRAY|MAP|"
+    r"RANDARRAY|REDUCE|SCAN|SEQUENCE|SORT|SORTBY|SWITCH|TAKE|TEXTSPLIT|TOCOL|TOROW|UNIQUE|VSTACK|WRAPCOLS|"
+    r"WRAPROWS|XLOOKUP)\(|\SINGLE\(")
+
+
 class _TableNames:
     """Valid, unique (case-insensitive) Excel table names."""
 

@@ -223,15 +223,18 @@ def compare(ctx, workbook: Path, output: Path | None, vary, variants, builtin, b
 @click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write what was checked and found (digests, steps, tolerances and their origin) to "
                    "FILE: .xlsx, or .md / .txt for text.")
+@click.option("--all", "all_runs", is_flag=True,
+              help="A compare workbook: re-solve every run (and the WS, EV and EEV runs), not a sample.")
 @click.pass_context
-def audit(ctx, output: Path, input_path: Path | None, report: Path | None):
-    """Re-check an output workbook against its input without trusting it: exit 0 verified, 5 mismatch."""
+def audit(ctx, output: Path, input_path: Path | None, report: Path | None, all_runs: bool):
+    """Re-check an output workbook (of plan or compare) against its input without trusting it: exit 0
+    verified, 5 mismatch."""
     import time
 
     from capacity.analysis import audit as aud
 
     start = time.perf_counter()
-    res = aud.audit(output, input_path, progress=_progress(start), report=report)
+    res = aud.audit(output, input_path, progress=_progress(start), report=report, all_runs=all_runs)
     for line in res.lines:
         click.echo(line)
     if res.report_path is not None:

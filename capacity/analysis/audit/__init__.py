@@ -109,14 +109,23 @@ def _quiet(_: str) -> None:
 
 
 def audit(output: str | Path, input_path: str | Path | None = None, *,
-          progress: Callable[[str], None] = _quiet, report: str | Path | None = None) -> AuditResult:
-    """Verify an output workbook of `capacity plan` against its input (see the module doc).
+          progress: Callable[[str], None] = _quiet, report: str | Path | None = None,
+          all_runs: bool = False, workers: int | None = None) -> AuditResult:
+    """Verify an output workbook of `capacity plan` against its input (see the module doc); a compare
+    workbook (`capacity compare`) goes to :mod:`capacity.analysis.audit.compare_audit`, which re-solves a
+    sample of its runs (every run with ``all_runs``; ``workers`` parallel solves).
 
     ``report``: also write what was checked and found to that file (.xlsx, .md or .txt;
     :mod:`capacity.analysis.audit.report_file`); its path is checked before the audit runs."""
+    from capacity.analysis.audit.read import workbook_kind
     from capacity.analysis.audit.report_file import check_report_path, write_audit_report
 
     output = Path(output)
+    if workbook_kind(output) == "compare":
+        from capacity.analysis.audit.compare_audit import audit_compare
+
+        return audit_compare(output, input_path, progress=progress, report=report, all_runs=all_runs,
+                             workers=workers)
     if report is not None:
         report = check_report_path(report, output, input_path)
     res = AuditResult(EXIT_OK, output=output)

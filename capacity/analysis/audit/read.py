@@ -33,6 +33,8 @@ COLUMNS = {
 TEXT = {"scenario", "region", "unit", "kind", "work_type", "contract", "source", "status", "key", "check",
         "equation", "where", "result", "constraint"}
 INT = {"week", "rows_checked"}
+#: The sheets that make a workbook a compare workbook (capacity compare), audited by compare_audit.py.
+COMPARE_SHEETS = ("comparison", "measures", "inputs_changed", "run")
 
 @dataclass
 class Table:
@@ -179,3 +181,22 @@ def find_input(output: Path, run: dict, given: Path | None) -> Path:
             return c
     raise file_error(f"{output}: cannot find the input '{name}' beside the output or in inputs/; "
                      "give it with --input")
+
+
+def workbook_kind(path) -> str:
+    """'compare' for a workbook of capacity compare (its sheets COMPARE_SHEETS, no 'plan'), else 'plan' (the
+    plan audit says why when it is not one either). The safety checks run first; only the sheet names are read."""
+    from python_calamine import CalamineWorkbook
+
+    from capacity.io import safety
+
+    safety.check_workbook_file(Path(path))
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        try:
+            names = set(book.sheet_names)
+        finally:
+            book.close()
+    except Exception:  # a damaged file: the full read says so
+        return "plan"
+    return "compare" if set(COMPARE_SHEETS) <= names and "plan" not in names else "plan"

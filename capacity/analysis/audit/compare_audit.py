@@ -1,0 +1,821 @@
+"""`capacity audit` of a compare workbook (``capacity compare``): re-run a sample of its runs and
+check every figure they give, without trusting the workbook.
+
+Steps (one printed line each, with its figure; exit 0 "verified", 5 with one line per
+difference naming the sheet and cell):
+
+1. **read** the workbook (:func:`capacity.io.reader.read_workbook`, the safety checks first)
+   and rebuild its tables: ``comparison`` (headers in words, read back by
+   :func:`capacity.analysis.compare.glossary.name_of_header`), ``measures``,
+   ``scenario_costs``, ``negotiation``, ``contract_use``, ``break_even_runs``,
+   ``inputs_changed`` and ``run``.
+2. **input**: the file given (``--input``), or the run sheet's ``input_file`` beside the
+   workbook or in ``inputs/``; its SHA-256 must equal the run sheet's ``input_sha256``.
+3. **edits**: every variant's edits, as ``inputs_changed`` records them, re-applied to the
+   input with :func:`capacity.analysis.variants.apply_edits`: each must land on the cell
+   recorded, find the old value recorded there, and be read back as recorded; each variant
+   validated again (a row recorded as invalid must still be invalid); the comparison's
+   ``Edits`` column must list the same edits.
+4. **figures**: every figure that follows from other cells, in every row: saving = the base's
+   expected cost minus the row's, cash cost = its cash parts, the parts add up to the expected
+   cost, the expected cost is the probability-weighted sum of the row's scenario costs, the worst
+   case is their maximum and CVaR their CVaR (:func:`capacity.analysis.compare.runs.cvar`); in
+   ``negotiation`` the saving, per week of term removed, headroom and costs per FTE-week; in
+   ``contract_use`` the costs per FTE-week and the contract columns of ``comparison``; in
+   ``measures`` RP, WS, EVPI, VSS and each flexibility value from the runs' rows.
+5. **re-solve**: the base and a sample of the other runs (:func:`sample`: deterministic; every
+   run with ``--all``, and then also each scenario alone, the expected-value problem and the
+   EEV) solved again, each as ``capacity compare`` solved it (MIP gap 0, one thread); every figure
+   they give is compared with the workbook's: status, expected cost and its parts, cash cost,
+   worst scenario and its cost, CVaR, completion share, each contract's signing, committed level
+   and utilisation, every scenario cost, the negotiation and contract_use figures, and the
+   measures of the runs re-solved (RP, the flexibility values; with ``--all`` WS, EVPI, EV, EEV,
+   VSS).
+6. **break-even**: each sampled variant re-solved at its reported break-even price must cost
+   what the re-solved base costs within the tolerance its ``break_even_method`` states (plus the
+   price bracket times the FTE-weeks paid when the search ended on a bracket); at a reported
+   ``break_even_at_least`` it must cost no more than the base.
+
+The :class:`capacity.analysis.audit.AuditResult` records every step, both SHA-256s, the base's
+objective against its re-solve and each tolerance with its origin, so ``--report FILE`` works
+as for a plan workbook.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from capacity.analysis.audit.diffs import Report, fmt
+from capacity.analysis.audit.read import COMPARE_SHEETS, Table
+from capacity.analysis.audit.steps import OBJ_TOL
+from capacity.io.errors import col_letter, file_error
+from capacity.output.report_cells import unescape_text
+
+TABLES = ("comparison", "measures", "scenario_costs", "negotiation", "contract_use", "break_even_runs",
+          "inputs_changed", "run")
+REQUIRED = {"comparison": ["variant", "kind", "status", "expected_cost", "saving", "edits"],
+            "measures": ["key", "value"], "inputs_changed": ["variant", "sheet", "cell", "id", "column", "old_value",
+                                                             "new_value"], "run": ["key", "value"]}
+#: How many runs besides the base are re-solved without --all.
+SAMPLE = 3
+#: A figure recomputed from other cells of the workbook: relative to max(1, |value|) (16 digits are stored).
+ARITH_REL_TOL = 1e-9
+#: A figure of a re-solved run against the workbook's, relative to max(1, |value|): both solves are exact
+#: (MIP gap 0) and deterministic (one thread), so only the solver's own tolerances may differ.
+FIGURE_REL_TOL = 1e-6
+OK = ("optimal", "feasible")
+
+
+# ============================================================ reading
+def _value(v):
+    if isinstance(v, str):
+        v = unescape_text(v)
+        return None if v == "" else v
+    return v
+
+
+def _table(raw, name: str, problems: list[str], rename: Callable[[str], str | None] | None = None) -> Table:
+    sheet = raw.sheets.get(name)
+    if sheet is None or not sheet.cells:
+        return Table(name, pd.DataFrame(), [], {})
+    head = [unescape_text(h.strip()) if isinstance(h, str) else h for h in sheet.cells[0]]
+    while head and head[-1] in ("", None):
+        head.pop()
+    names = []
+    for j, h in enumerate(head):
+        n = rename(h) if rename is not None else (str(h) if h not in ("", None) else None)
+        if n is None:
+            if h not in ("", None):
+                problems.append(f"{name}!{col_letter(j)}1: unknown column header {h!r}")
+            n = f"_column_{j + 1}"
+        names.append(n)
+    rows, where = [], []
+    for r0 in range(1, len(sheet.cells)):
+        row = [_value(v) for v in list(sheet.cells[r0][: len(head)]) + [""] * max(0, len(head) - len(sheet.cells[r0]))]
+        if all(v is None for v in row):
+            continue
+        rows.append(row)
+        where.append((name, r0 + 1))
+    frame = pd.DataFrame(rows, columns=names, dtype=object) if rows else pd.DataFrame(columns=names, dtype=object)
+    cols = {n: col_letter(j) for j, n in reversed(list(enumerate(names)))}
+    missing = [c for c in REQUIRED.get(name, []) if c not in names]
+    if missing:
+        raise file_error(f"{raw.path}: sheet '{name}' has no column {', '.join(repr(c) for c in missing)}; not a "
+                         "compare workbook of capacity")
+    return Table(name, frame, where, cols)
+
+
+def read_compare(path: Path, problems: list[str]):
+    """(raw workbook, {name: Table}, run sheet as a dict) of a compare workbook."""
+    from capacity.analysis.compare.glossary import name_of_header
+    from capacity.io.reader import read_workbook
+
+    raw = read_workbook(path)
+    missing = [s for s in COMPARE_SHEETS if s not in raw.sheets]
+    if missing:
+        raise file_error(f"{path}: not a compare workbook of capacity (no sheet "
+                         f"{', '.join(repr(s) for s in missing)})")
+    tables = {n: _table(raw, n, problems, name_of_header if n == "comparison" else None) for n in TABLES}
+    run = dict(zip(tables["run"].frame["key"], tables["run"].frame["value"]))
+    if not run.get("input_sha256") or not run.get("input_file"):
+        raise file_error(f"{path}: the run sheet has no input_file / input_sha256; not a compare workbook of "
+                         "capacity")
+    return raw, tables, run
+
+
+def _num(v) -> float:
+    if isinstance(v, bool) or v is None:
+        return math.nan
+    if isinstance(v, (int, float, np.floating, np.integer)):
+        return float(v)
+    if isinstance(v, str) and v.strip().lower() in ("inf", "infinite"):
+        return math.inf
+    return math.nan
+
+
+def _yes(v):
+    return {"Yes": True, "No": False, True: True, False: False}.get(v, None)
+
+
+# ============================================================ differences
+class _Diffs:
+    """Differences of one step, each naming its cell; counts the cells compared."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.cells = 0
+        self.largest = 0.0
+
+    def number(self, t: Table, i: int, col: str, want, what: str, *, rel: float, absolute: float = 0.0,
+               who: str | None = None) -> None:
+        if col not in t.frame.columns:
+            return
+        got, want = _num(t.frame[col].iat[i]), _num(want)
+        self.cells += 1
+        if math.isnan(got) and math.isnan(want):
+            return
+        if got == want:   # both infinite, or equal
+            return
+        scale = max(1.0, abs(want)) if math.isfinite(want) else 1.0
+        diff = abs(got - want) if math.isfinite(got) and math.isfinite(want) else math.inf
+        if math.isfinite(diff):
+            self.largest = max(self.largest, diff / scale)
+        if diff > rel * scale + absolute:
+            self.add(t, i, col, fmt(got), fmt(want), what, who)
+
+    def text(self, t: Table, i: int, col: str, want, what: str, who: str | None = None) -> None:
+        if col not in t.frame.columns:
+            return
+        got = t.frame[col].iat[i]
+        self.cells += 1
+        norm = lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)  # noqa: E731
+        if norm(got) != norm(want):
+            self.add(t, i, col, repr(norm(got)), repr(norm(want)), what, who)
+
+    def add(self, t: Table, i: int, col: str, got: str, want: str, what: str, who: str | None) -> None:
+        who = who if who is not None else _who(t, i)
+        self.lines.append(f"{t.cell(i, col)}: {col}{who} is {got}, but {what} gives {want}")
+
+
+def _who(t: Table, i: int) -> str:
+    f = t.frame
+    if "variant" in f.columns:
+        extra = [str(f[k].iat[i]) for k in ("contract", "scenario") if k in f.columns and f[k].iat[i] is not None]
+        return f" of '{f['variant'].iat[i]}'" + (f" ({', '.join(extra)})" if extra else "")
+    if "key" in f.columns:
+        return f" ({f['key'].iat[i]})"
+    return ""
+
+
+# ============================================================ the audit
+def audit_compare(output, input_path=None, *, progress: Callable[[str], None] = lambda _: None,
+                  report=None, all_runs: bool = False, workers: int | None = None):
+    """Verify a compare workbook against its input (see the module doc); an AuditResult."""
+    from capacity.analysis.audit import AuditResult
+    from capacity.analysis.audit.report_file import check_report_path, write_audit_report
+    from capacity.exitcodes import EXIT_MISMATCH, EXIT_OK
+
+    output = Path(output)
+    if report is not None:
+        report = check_report_path(report, output, input_path)
+    res = AuditResult(EXIT_OK, output=output)
+    step = Report(res.lines, res.mismatches, res.steps)
+    progress(f"reading {output}")
+    problems: list[str] = []
+    raw_out, tables, run = read_compare(output, problems)
+    comp = tables["comparison"]
+    step(f"read {output}: a compare workbook, tables rebuilt (comparison {len(comp.frame)} runs, scenario_costs "
+         f"{len(tables['scenario_costs'].frame)}, inputs_changed {len(tables['inputs_changed'].frame)} rows)",
+         problems, f"reading {output}", name="read", figures={"runs": len(comp.frame)})
+    res.output_sha256 = raw_out.sha256
+    res.source, raw_in, base = _input_step(step, output, run, tables["run"], input_path, progress)
+    res.input_path = res.source.path
+    alpha = _alpha(run, tables["measures"])
+    variants = _edits_step(step, tables, raw_in, base, progress)
+    _figures_step(step, tables, base, alpha)
+    rows = sample(comp.frame, all_runs)
+    fresh = _resolve_step(step, tables, base, variants, rows, alpha, all_runs, workers, progress)
+    _break_even_step(step, tables, fresh, rows)
+    res.objective = _objective(comp, fresh)
+    res.tolerances = _tolerances(res)
+    if res.mismatches:
+        res.exit_code = EXIT_MISMATCH
+        res.lines.append(f"not verified: {len(res.mismatches)} difference{'s' if len(res.mismatches) != 1 else ''} "
+                         "(see above)")
+    else:
+        res.lines.append("verified")
+    if report is not None:
+        progress(f"writing the report {report}")
+        res.report_path = write_audit_report(report, res)
+    return res
+
+
+def _alpha(run: dict, measures: Table) -> float:
+    a = _num(run.get("cvar_alpha"))
+    if math.isnan(a):
+        m = dict(zip(measures.frame["key"], measures.frame["value"]))
+        a = _num(m.get("cvar_alpha"))
+    return 0.9 if math.isnan(a) else a
+
+
+# ---- 2. input -----------------------------------------------------------------
+def _input_step(step: Report, output: Path, run: dict, run_table: Table, input_path, progress):
+    from capacity.analysis.audit.read import find_input
+    from capacity.analysis.audit.steps import InputSource, key_cell
+    from capacity.io.errors import InputError
+    from capacity.io.reader import read_workbook, sha256_of
+    from capacity.io.validate import validate_raw
+
+    recorded = str(run.get("input_sha256") or "").strip().lower()
+    inp = find_input(output, run, Path(input_path) if input_path is not None else None)
+    progress(f"reading {inp}")
+    digest = sha256_of(inp) if inp.is_file() else None
+    cell = key_cell(run_table, "input_sha256")
+    src = InputSource("file", recorded, inp, digest, str(run.get("input_file") or ""), recorded_cell=cell)
+    step(f"input {inp}: SHA-256 {recorded[:16]}... matches the run sheet",
+         [] if digest == recorded else
+         [f"{cell}: the run sheet records {recorded or 'nothing'}, but {inp} has SHA-256 {digest}: the input "
+          "changed since the comparison was made (or it is another file)"],
+         "input file", name="input", figures={"recorded": recorded, "computed": digest})
+    raw_in = read_workbook(inp)
+    base, issues = validate_raw(raw_in)
+    if base is None:
+        raise InputError(issues)
+    return src, raw_in, base
+
+
+# ---- 3. edits -----------------------------------------------------------------
+def _edits_step(step: Report, tables: dict, raw_in, base, progress) -> dict:
+    """Re-apply inputs_changed's edits: {comparison row: validated Inputs or None}."""
+    from capacity.analysis import variants as V
+    from capacity.analysis.audit.embedded import _same
+    from capacity.io.validate import validate_raw
+
+    progress("re-applying the recorded edits")
+    comp, ch = tables["comparison"], tables["inputs_changed"]
+    cf, chf = comp.frame, ch.frame
+    by_variant: dict[str, list[int]] = {}
+    for j, name in enumerate(chf["variant"]):
+        by_variant.setdefault(str(name), []).append(j)
+    names = [str(v) for v in cf["variant"]]
+    problems: list[str] = []
+    for name, idx in by_variant.items():
+        if name not in names:
+            problems.append(f"{ch.cell(idx[0], 'variant')}: variant {name!r} is not a row of sheet comparison")
+    out: dict[int, object] = {}
+    cells = 0
+    for i, name in enumerate(names):
+        if name == "base":
+            out[i] = base
+            continue
+        idx = by_variant.get(name, [])
+        status = str(cf["status"].iat[i] or "")
+        if not idx:
+            if status in OK:
+                problems.append(f"{comp.cell(i, 'edits')}: '{name}' solved, but sheet inputs_changed records no edit "
+                                "of it")
+            continue
+        edits = [V.Edit(str(chf["sheet"].iat[j]), _id(chf["id"].iat[j]), _id(chf["column"].iat[j]),
+                        "" if chf["new_value"].iat[j] is None else chf["new_value"].iat[j]) for j in idx]
+        try:
+            edited, made = V.apply_edits(raw_in, V.Variant(name, edits))
+        except V.EditError as exc:
+            problems.append(f"{ch.cell(idx[0], 'cell')}: the edits of '{name}' cannot be applied to the input: {exc}")
+            continue
+        for j, c in zip(idx, made):
+            cells += 1
+            if str(chf["cell"].iat[j]) != c.cell:
+                problems.append(f"{ch.cell(j, 'cell')}: the edit of {c.id}:{c.column} lands on {c.cell}, not "
+                                f"{chf['cell'].iat[j]}")
+            if not _same(_blank(chf["old_value"].iat[j]), _blank(c.old_value)):
+                problems.append(f"{ch.cell(j, 'old_value')}: old_value of '{name}' ({c.cell}) is "
+                                f"{fmt(chf['old_value'].iat[j])}, but the input's cell holds {fmt(c.old_value)}")
+        label = V.full_label(edits)
+        if "edits" in cf.columns and str(cf["edits"].iat[i] or "") != label:
+            problems.append(f"{comp.cell(i, 'edits')}: edits of '{name}' is {cf['edits'].iat[i]!r}, but sheet "
+                            f"inputs_changed records {label!r}")
+        inputs, _ = validate_raw(edited)
+        if inputs is not None and "value_read" in chf.columns:
+            for j, c in zip(idx, made):
+                got = V.read_back(inputs, c)
+                if not _same(_blank(chf["value_read"].iat[j]), _blank(got)):
+                    problems.append(f"{ch.cell(j, 'value_read')}: value_read of '{name}' ({c.cell}) is "
+                                    f"{fmt(chf['value_read'].iat[j])}, but the validated variant holds {fmt(got)}")
+        if status == "invalid" and inputs is not None:
+            problems.append(f"{comp.cell(i, 'status')}: '{name}' is recorded invalid, but its edits give a valid "
+                            "input")
+        elif status in OK and inputs is None:
+            problems.append(f"{comp.cell(i, 'status')}: '{name}' is recorded {status}, but its edits give an "
+                            "invalid input")
+        out[i] = inputs
+    n = sum(1 for i in out if names[i] != "base")
+    step(f"edits: {cells} recorded cells of {n} variants re-applied to the input, each on its recorded cell with its "
+         "recorded old value; every variant validates as recorded", problems, "edits (inputs_changed)", name="edits",
+         figures={"cells": cells, "variants": n})
+    return out
+
+
+def _id(v) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return "" if v is None else str(v)
+
+
+def _blank(v):
+    return "" if v is None else v
+
+
+# ---- 4. figures from other cells ----------------------------------------------------
+def _figures_step(step: Report, tables: dict, base, alpha: float) -> None:
+    from capacity.analysis.compare.runs import cvar
+
+    d = _Diffs()
+    comp, sc, neg, cu, ber, meas = (tables[n] for n in ("comparison", "scenario_costs", "negotiation",
+                                                         "contract_use", "break_even_runs", "measures"))
+    cf = comp.frame
+    rel = ARITH_REL_TOL
+    names = [str(v) for v in cf["variant"]]
+    cost = {n: _num(c) for n, c in zip(names, cf["expected_cost"])}
+    base_cost = cost.get("base", math.nan)
+    parts = [c for c in ("cost_fixed", "cost_contract_staff", "cost_regional_staff", "cost_onboarding", "cost_lost")
+             if c in cf.columns]
+    for i, n in enumerate(names):
+        if math.isnan(cost[n]):
+            continue
+        d.number(comp, i, "saving", base_cost - cost[n], "the base's expected cost minus this row's", rel=rel)
+        vals = [_num(cf[p].iat[i]) for p in parts]
+        if len(parts) == 5 and not any(math.isnan(v) for v in vals):
+            d.number(comp, i, "cash_cost", sum(vals[:4]), "fixed + contract staff + regional staff + onboarding",
+                     rel=rel)
+            d.number(comp, i, "expected_cost", sum(vals), "the sum of the cost parts", rel=rel)
+        rows = sc.frame[sc.frame["variant"] == n] if len(sc.frame) else sc.frame
+        if len(rows):
+            tot = rows["total"].map(_num).to_numpy(dtype=float)
+            p = rows["probability"].map(_num).to_numpy(dtype=float)
+            d.number(comp, i, "expected_cost", float((tot * p).sum()), "the probability-weighted sum of its "
+                     "scenario_costs totals", rel=1e-7)
+            k = int(np.nanargmax(tot))
+            d.number(comp, i, "worst_scenario_cost", float(tot[k]), "the largest of its scenario_costs totals",
+                     rel=rel)
+            d.text(comp, i, "worst_scenario", rows["scenario"].iloc[k], "its scenario_costs")
+            d.number(comp, i, "cvar", cvar(tot, p, alpha), f"CVaR at {alpha:g} of its scenario_costs totals",
+                     rel=rel)
+    if len(sc.frame):
+        f = sc.frame
+        for i in range(len(f)):
+            vals = [_num(f[c].iat[i]) for c in ("fixed", "contract_staff", "regional_staff", "onboarding",
+                                                "lost_value")]
+            d.number(sc, i, "total", sum(vals), "the sum of its parts", rel=rel)
+    # negotiation
+    if len(neg.frame):
+        f = neg.frame
+        for i in range(len(f)):
+            n = str(f["variant"].iat[i])
+            c_ = cost.get(n, math.nan)
+            d.number(neg, i, "expected_cost", c_, "sheet comparison", rel=rel)
+            d.number(neg, i, "base_expected_cost", base_cost if not math.isnan(c_) else math.nan,
+                     "sheet comparison's base", rel=rel)
+            g = lambda col: _num(f[col].iat[i]) if col in f.columns else math.nan  # noqa: E731
+            if not math.isnan(c_):
+                d.number(neg, i, "saving", base_cost - c_, "the base's expected cost minus the variant's", rel=rel)
+            if not math.isnan(g("term_weeks_removed")):
+                d.number(neg, i, "term_weeks_removed", g("term_weeks_base") - g("term_weeks_variant"),
+                         "term_weeks_base - term_weeks_variant", rel=rel)
+                d.number(neg, i, "saving_per_week_removed", g("saving") / g("term_weeks_removed"),
+                         "saving / term_weeks_removed", rel=rel)
+            if not math.isnan(g("break_even_price")):
+                d.number(neg, i, "break_even_headroom", g("break_even_price") - g("price_per_fte_week"),
+                         "break_even_price - price_per_fte_week", rel=rel)
+            _per_fte_week(d, neg, i, g("contract_cost"), g("paid_fte_weeks"), g("used_fte_weeks"), rel)
+    # contract_use against comparison
+    if len(cu.frame):
+        f = cu.frame
+        idx = {n: i for i, n in enumerate(names)}
+        for i in range(len(f)):
+            g = lambda col: _num(f[col].iat[i]) if col in f.columns else math.nan  # noqa: E731
+            _per_fte_week(d, cu, i, g("contract_cost"), g("paid_fte_weeks"), g("used_fte_weeks"), rel)
+            n, c = str(f["variant"].iat[i]), str(f["contract"].iat[i])
+            j = idx.get(n)
+            if j is None:
+                continue
+            if f"committed_fte:{c}" in cf.columns:
+                d.number(cu, i, "committed_fte", cf[f"committed_fte:{c}"].iat[j], "sheet comparison", rel=rel)
+                d.number(cu, i, "expected_utilisation", cf[f"utilisation:{c}"].iat[j], "sheet comparison", rel=rel)
+                d.text(cu, i, "signed", cf[f"signed:{c}"].iat[j], "sheet comparison")
+    if len(ber.frame) and "cost_minus_base" in ber.frame.columns:
+        f = ber.frame
+        for i in range(len(f)):
+            d.number(ber, i, "cost_minus_base", _num(f["expected_cost"].iat[i]) - base_cost,
+                     "expected_cost minus the base's", rel=1e-7)
+    # measures
+    m = meas.frame
+    mi = {str(k): i for i, k in enumerate(m["key"])}
+    mv = {k: _num(m["value"].iat[i]) for k, i in mi.items()}
+    if "rp" in mi:
+        d.number(meas, mi["rp"], "value", base_cost, "the base's expected cost in sheet comparison", rel=rel)
+    pi = base.scenarios["probability"]
+    ws_parts = [mv.get(f"ws:{w}", math.nan) for w in pi.index]
+    if "ws" in mi and not any(math.isnan(v) for v in ws_parts):
+        d.number(meas, mi["ws"], "value", float(sum(p * v for p, v in zip(pi, ws_parts))),
+                 "the probability-weighted sum of the ws:<scenario> rows", rel=rel)
+    if "evpi" in mi:
+        d.number(meas, mi["evpi"], "value", mv.get("rp", math.nan) - mv.get("ws", math.nan), "rp - ws", rel=rel)
+    if "vss" in mi:
+        d.number(meas, mi["vss"], "value", mv.get("eev", math.nan) - mv.get("rp", math.nan), "eev - rp", rel=rel)
+    for k, i in mi.items():
+        if k.startswith("flex_value:"):
+            n = "flex:" + k.split(":", 1)[1]
+            d.number(meas, i, "value", mv.get("rp", math.nan) - cost.get(n, math.nan),
+                     f"rp minus the expected cost of run {n} in sheet comparison", rel=rel)
+    step(f"figures: {d.cells:,} cells recomputed from the other cells of the workbook, largest relative difference "
+         f"{d.largest:.1e}", d.lines, "figures from other cells", name="figures",
+         figures={"cells": d.cells, "largest_relative_difference": d.largest})
+
+
+def _per_fte_week(d: _Diffs, t: Table, i: int, cost: float, paid: float, used: float, rel: float) -> None:
+    eps = 1e-9
+    if not math.isnan(cost):
+        d.number(t, i, "price_paid_per_fte_week", cost / paid if paid > eps else math.nan,
+                 "contract_cost / paid_fte_weeks", rel=rel)
+        d.number(t, i, "cost_per_fte_week_used", cost / used if used > eps else math.nan,
+                 "contract_cost / used_fte_weeks", rel=rel)
+
+
+# ---- 5. re-solve ----------------------------------------------------------------------
+def sample(comp: pd.DataFrame, all_runs: bool = False) -> list[int]:
+    """The comparison rows re-solved: every row with ``all_runs``; else the base and at most SAMPLE
+    solved runs: the one with the largest saving, then the largest saving of each kind not yet
+    chosen (asked for, built-in, flexibility), then the next largest savings (ties: table order)."""
+    names = [str(v) for v in comp["variant"]]
+    base = [i for i, n in enumerate(names) if n == "base"][:1]
+    if all_runs:
+        return base + [i for i in range(len(names)) if i not in base and comp["status"].iat[i] != "not built"]
+    solved = [i for i in range(len(names)) if i not in base and comp["status"].iat[i] in OK
+              and not math.isnan(_num(comp["saving"].iat[i]))]
+    by_saving = sorted(solved, key=lambda i: (-_num(comp["saving"].iat[i]), i))
+    group = {"base": "base", "builtin": "builtin", "flex": "flex"}
+    kind = lambda i: group.get(str(comp["kind"].iat[i]), "asked")  # noqa: E731
+    chosen = by_saving[:1]
+    for g in ("asked", "builtin", "flex"):
+        if len(chosen) >= SAMPLE:
+            break
+        if not any(kind(i) == g for i in chosen):
+            hit = next((i for i in by_saving if kind(i) == g), None)
+            if hit is not None:
+                chosen.append(hit)
+    for i in by_saving:
+        if len(chosen) >= SAMPLE:
+            break
+        if i not in chosen:
+            chosen.append(i)
+    return base + sorted(chosen)
+
+
+def base_key(comp: Table) -> str:
+    """The record key of the base's re-solve (its comparison row)."""
+    names = [str(v) for v in comp.frame["variant"]]
+    return f"row:{names.index('base')}" if "base" in names else "row:base"
+
+
+def _kind_code(words) -> str:
+    from capacity.analysis.compare.glossary import KIND_OF_WORDS
+
+    return KIND_OF_WORDS.get(str(words), str(words))
+
+
+def _resolve_step(step: Report, tables: dict, base, variants: dict, rows: list[int], alpha: float, all_runs: bool,
+                  workers, progress) -> dict:
+    """Re-solve the sampled rows (and with --all the WS, EV and EEV runs and every break-even price);
+    compare their figures. Returns {'rows': {row: record}, 'be': {row: (price, record, what)}, ...}."""
+    from dataclasses import replace
+
+    from capacity.analysis.compare.execute import run_jobs
+    from capacity.analysis.compare.runs import Job, eev_job, stochastic_jobs
+
+    comp, neg = tables["comparison"], tables["negotiation"]
+    cf = comp.frame
+    names = [str(v) for v in cf["variant"]]
+    jobs, skipped = [], []
+    for i in rows:
+        inputs = variants.get(i)
+        if inputs is None:
+            skipped.append(names[i])
+            continue
+        jobs.append(Job(f"row:{i}", _kind_code(cf["kind"].iat[i]), names[i], inputs, cvar=alpha))
+    if all_runs:
+        jobs += stochastic_jobs(base)
+    neg_row = {str(v): j for j, v in enumerate(neg.frame["variant"])} if len(neg.frame) else {}
+    be = {}
+    for i in rows:
+        j = neg_row.get(names[i])
+        inputs = variants.get(i)
+        if j is None or inputs is None:
+            continue
+        c = neg.frame["contract"].iat[j]
+        for col in ("break_even_price", "break_even_at_least"):
+            price = _num(neg.frame[col].iat[j]) if col in neg.frame.columns else math.nan
+            if c is None or math.isnan(price) or str(c) not in inputs.contracts.index:
+                continue
+            con = inputs.contracts.copy()
+            con.loc[str(c), "cost_per_fte_week"] = float(price)
+            key = f"be:{i}:{col}"
+            be[key] = (i, j, str(c), price, col)
+            jobs.append(Job(key, "break_even", f"{names[i]} at {c} price {price:,.4f}", replace(inputs, contracts=con),
+                            measures=False, cvar=alpha))
+
+    def follow(job, rec):
+        if job.kind == "ev":
+            e = eev_job(base, rec)
+            return [e] if e is not None else []
+        return []
+
+    progress(f"re-solving {len(jobs)} runs")
+    records, _, _ = run_jobs(jobs, follow, workers=workers, progress=progress)
+    d = _Diffs()
+    allow = {}
+    for i in rows:
+        rec = records.get(f"row:{i}")
+        if rec is None:
+            continue
+        allow[i] = _compare_row(d, tables, i, rec, records.get(base_key(comp)), alpha)
+    _compare_measures(d, tables, records, rows, base, all_runs)
+    solved_rows = [names[i] for i in rows if f"row:{i}" in records]
+    extra = " and each scenario alone, the expected-value problem and the EEV" if all_runs else ""
+    not_sampled = [n for i, n in enumerate(names) if i not in rows and cf["status"].iat[i] in OK]
+    step(f"re-solve (MIP gap 0, one thread, as capacity compare solves): {len(solved_rows)} runs "
+         f"({', '.join(solved_rows)}){extra}; {d.cells:,} figures compared, largest relative difference "
+         f"{d.largest:.1e}", d.lines, "re-solve", name="re-solve",
+         figures={"runs": solved_rows, "cells": d.cells, "largest_relative_difference": d.largest})
+    if not_sampled and not all_runs:
+        step.note(f"not re-solved (capacity audit --all re-solves every run): {', '.join(not_sampled)}; their "
+                  "figures were checked against the other cells only; EVPI, EV, EEV and VSS likewise",
+                  "not re-solved", figures={"runs": not_sampled})
+    if skipped:
+        step.note(f"not re-solved: {', '.join(skipped)} (no valid input to solve: recorded invalid or not run)",
+                  "not solvable")
+    return {"records": records, "be": be, "allow": allow}
+
+
+def _allowance(gap: float, rec: dict, value: float) -> float:
+    return (gap + float(rec.get("gap") or 0.0) + OBJ_TOL) * max(1.0, abs(value))
+
+
+def _compare_row(d: _Diffs, tables: dict, i: int, rec: dict, base_rec: dict | None, alpha: float) -> float:
+    """The figures of one re-solved comparison row against the workbook's; returns the expected cost's allowance."""
+    from capacity.analysis.compare.negotiation import _per_used
+
+    comp, sc, neg, cu = (tables[n] for n in ("comparison", "scenario_costs", "negotiation", "contract_use"))
+    cf = comp.frame
+    name = str(cf["variant"].iat[i])
+    what = "the re-solve"
+    d.text(comp, i, "status", rec.get("status"), what)
+    if rec.get("status") not in OK:
+        return 0.0
+    z = float(rec["objective"])
+    gap = _num(cf["mip_gap"].iat[i]) if "mip_gap" in cf.columns else 0.0
+    gap = 0.0 if math.isnan(gap) else gap
+    allowed = _allowance(gap, rec, z)
+    d.number(comp, i, "expected_cost", z, what, rel=0.0, absolute=allowed)
+    if base_rec is not None and base_rec.get("status") in OK and name != "base":
+        b = float(base_rec["objective"])
+        bi = int(base_key(comp).split(":")[1]) if base_key(comp) != "row:base" else 0
+        bgap = _num(cf["mip_gap"].iat[bi]) if "mip_gap" in cf.columns else 0.0
+        both = allowed + _allowance(0.0 if math.isnan(bgap) else bgap, base_rec, b)
+        d.number(comp, i, "saving", b - z, "the re-solved base's expected cost minus the re-solved row's", rel=0.0,
+                 absolute=both)
+    parts = rec.get("parts") or {}
+    for p, v in parts.items():
+        d.number(comp, i, p, v, what, rel=FIGURE_REL_TOL)
+    cash = [parts.get(p) for p in ("cost_fixed", "cost_contract_staff", "cost_regional_staff", "cost_onboarding")]
+    if all(v is not None for v in cash):
+        d.number(comp, i, "cash_cost", sum(cash), what, rel=FIGURE_REL_TOL)
+    d.number(comp, i, "worst_scenario_cost", rec.get("worst"), what, rel=FIGURE_REL_TOL)
+    d.text(comp, i, "worst_scenario", rec.get("worst_scenario"), what)
+    d.number(comp, i, "cvar", rec.get("cvar"), what, rel=FIGURE_REL_TOL)
+    d.number(comp, i, "expected_completion_share", rec.get("completion_share"), what, rel=FIGURE_REL_TOL)
+    for c in rec.get("contracts") or []:
+        k = c["contract"]
+        d.text(comp, i, f"signed:{k}", "Yes" if c["signed"] else "No", what)
+        d.number(comp, i, f"committed_fte:{k}", c["committed_fte"], what, rel=FIGURE_REL_TOL)
+        d.number(comp, i, f"utilisation:{k}", c["utilisation"], what, rel=FIGURE_REL_TOL)
+    # scenario costs of this run
+    if len(sc.frame):
+        f = sc.frame
+        got = {str(s): j for j, s in enumerate(f["scenario"]) if str(f["variant"].iat[j]) == name}
+        for r in rec.get("scenario_costs") or []:
+            j = got.get(str(r["scenario"]))
+            if j is None:
+                d.lines.append(f"scenario_costs: no row for '{name}', scenario {r['scenario']}")
+                continue
+            for col in ("probability", "fixed", "contract_staff", "regional_staff", "onboarding", "lost_value",
+                        "total", "completion_share"):
+                d.number(sc, j, col, r.get(col), what, rel=FIGURE_REL_TOL)
+    by_c = {c["contract"]: c for c in rec.get("contracts") or []}
+    # negotiation
+    if len(neg.frame) and name != "base":
+        f = neg.frame
+        j = next((k for k, v in enumerate(f["variant"]) if str(v) == name), None)
+        if j is not None:
+            c = f["contract"].iat[j]
+            cr = by_c.get(str(c), {}) if c is not None else {}
+            d.number(neg, j, "expected_cost", z, what, rel=0.0, absolute=allowed)
+            if cr:
+                d.number(neg, j, "paid_fte_weeks", cr.get("paid_fte_weeks"), what, rel=FIGURE_REL_TOL)
+                d.number(neg, j, "used_fte_weeks", cr.get("used_fte_weeks"), what, rel=FIGURE_REL_TOL)
+                d.number(neg, j, "contract_cost", cr.get("expected_cost"), what, rel=FIGURE_REL_TOL)
+                paid_rate, used_rate = _per_used(cr)
+                d.number(neg, j, "price_paid_per_fte_week", paid_rate, what, rel=FIGURE_REL_TOL)
+                d.number(neg, j, "cost_per_fte_week_used", used_rate, what, rel=FIGURE_REL_TOL)
+    if name == "base" and len(neg.frame):   # every variant's base_cost_per_fte_week_used is the base's
+        f = neg.frame
+        for j in range(len(f)):
+            c = f["contract"].iat[j]
+            if c is not None and str(c) in by_c:
+                d.number(neg, j, "base_cost_per_fte_week_used", _per_used(by_c[str(c)])[1], "the re-solved base",
+                         rel=FIGURE_REL_TOL)
+    # contract_use
+    if len(cu.frame):
+        f = cu.frame
+        for j in range(len(f)):
+            if str(f["variant"].iat[j]) != name or str(f["contract"].iat[j]) not in by_c:
+                continue
+            cr = by_c[str(f["contract"].iat[j])]
+            d.text(cu, j, "signed", "Yes" if cr["signed"] else "No", what)
+            for col, key in (("committed_fte", "committed_fte"), ("contract_cost", "expected_cost"),
+                             ("paid_fte_weeks", "paid_fte_weeks"), ("used_fte_weeks", "used_fte_weeks"),
+                             ("expected_utilisation", "utilisation")):
+                d.number(cu, j, col, cr.get(key), what, rel=FIGURE_REL_TOL)
+            paid_rate, used_rate = _per_used(cr)
+            d.number(cu, j, "price_paid_per_fte_week", paid_rate, what, rel=FIGURE_REL_TOL)
+            d.number(cu, j, "cost_per_fte_week_used", used_rate, what, rel=FIGURE_REL_TOL)
+    return allowed
+
+
+def _compare_measures(d: _Diffs, tables: dict, records: dict, rows: list[int], base, all_runs: bool) -> None:
+    meas, comp = tables["measures"], tables["comparison"]
+    m = meas.frame
+    mi = {str(k): i for i, k in enumerate(m["key"])}
+    names = [str(v) for v in comp.frame["variant"]]
+
+    def obj(key):
+        r = records.get(key, {})
+        return float(r["objective"]) if r.get("status") in OK and r.get("objective") is not None else None
+
+    bk = base_key(comp)
+    rp = obj(bk)
+    what = "the re-solve"
+    if rp is not None and "rp" in mi:
+        d.number(meas, mi["rp"], "value", rp, what, rel=0.0, absolute=_allowance(0.0, records[bk], rp))
+    for i in rows:
+        n = names[i]
+        v = obj(f"row:{i}")
+        if n.startswith("flex:") and rp is not None and v is not None and f"flex_value:{n[5:]}" in mi:
+            tol = _allowance(0.0, records[bk], rp) + _allowance(0.0, records[f"row:{i}"], v)
+            d.number(meas, mi[f"flex_value:{n[5:]}"], "value", rp - v, "the re-solved base minus the re-solved "
+                     f"run {n}", rel=0.0, absolute=tol)
+    if not all_runs:
+        return
+    pi = base.scenarios["probability"]
+    ws = {w: obj(f"ws:{w}") for w in pi.index}
+    for w, v in ws.items():
+        if v is not None and f"ws:{w}" in mi:
+            d.number(meas, mi[f"ws:{w}"], "value", v, what, rel=0.0, absolute=_allowance(0.0, records[f"ws:{w}"], v))
+    if all(v is not None for v in ws.values()):
+        total = float(sum(pi[w] * v for w, v in ws.items()))
+        tol = sum(_allowance(0.0, records[f"ws:{w}"], v) for w, v in ws.items())
+        if "ws" in mi:
+            d.number(meas, mi["ws"], "value", total, what, rel=0.0, absolute=tol)
+        if rp is not None and "evpi" in mi:
+            d.number(meas, mi["evpi"], "value", rp - total, "the re-solved rp - ws", rel=0.0,
+                     absolute=tol + _allowance(0.0, records[bk], rp))
+    ev, eev = obj("ev"), obj("eev")
+    if ev is not None and "ev" in mi:
+        d.number(meas, mi["ev"], "value", ev, what, rel=0.0, absolute=_allowance(0.0, records["ev"], ev))
+    if eev is None and records.get("eev", {}).get("status") == "infeasible":
+        eev = math.inf
+    if eev is not None and "eev" in mi:
+        tol = _allowance(0.0, records["eev"], eev) if math.isfinite(eev) else 0.0
+        d.number(meas, mi["eev"], "value", eev, what, rel=0.0, absolute=tol)
+        if rp is not None and "vss" in mi:
+            d.number(meas, mi["vss"], "value", eev - rp, "the re-solved eev - rp", rel=0.0,
+                     absolute=tol + _allowance(0.0, records[bk], rp))
+
+
+# ---- 6. break-even ------------------------------------------------------------------
+_STATED = re.compile(r"within ([0-9][0-9,]*(?:\.[0-9]+)?) of the base's")
+
+
+def _break_even_step(step: Report, tables: dict, fresh: dict, rows: list[int]) -> None:
+    from capacity.analysis.compare.negotiation import PRICE_TOL, TOL_ABS, TOL_REL
+
+    neg = tables["negotiation"]
+    records, be = fresh["records"], fresh["be"]
+    base_rec = records.get(base_key(tables["comparison"]), {})
+    if not be:
+        return
+    if base_rec.get("status") not in OK:
+        step("", ["break-even: the base does not re-solve, so no break-even price can be checked"], "break-even")
+        return
+    b = float(base_rec["objective"])
+    lines, checked = [], []
+    f = neg.frame
+    for key, (i, j, c, price, col) in be.items():
+        rec = records.get(key, {})
+        name = str(f["variant"].iat[j])
+        if rec.get("status") not in OK:
+            lines.append(f"{neg.cell(j, col)}: re-solving '{name}' at {c} price {price:,.4f} gives {rec.get('status')}")
+            continue
+        cost = float(rec["objective"])
+        method = str(f["break_even_method"].iat[j] or "") if "break_even_method" in f.columns else ""
+        m = _STATED.search(method)
+        tol = float(m.group(1).replace(",", "")) if m else max(TOL_ABS, TOL_REL * abs(b))
+        where = (f"the tolerance stated in {neg.cell(j, 'break_even_method')}" if m else
+                 "max(TOL_ABS, TOL_REL x the base's cost), capacity/analysis/compare/negotiation.py")
+        if col == "break_even_price":
+            recorded = _num(f["break_even_cost"].iat[j]) if "break_even_cost" in f.columns else math.nan
+            slack = 0.0
+            if math.isnan(recorded):   # the search ended on a bracket narrower than PRICE_TOL
+                slack = PRICE_TOL * float(rec.get("paid_fte_weeks", {}).get(c, 0.0))
+            if abs(cost - b) > tol + slack:
+                lines.append(f"{neg.cell(j, col)}: break_even_price of '{name}' is {price:,.4f}, but re-solved at that "
+                             f"price it costs {cost:,.2f} against the re-solved base's {b:,.2f} (difference "
+                             f"{cost - b:,.2f}, more than {tol + slack:,.2f}: {where})")
+            if not math.isnan(recorded) and abs(recorded - cost) > _allowance(0.0, rec, cost):
+                lines.append(f"{neg.cell(j, 'break_even_cost')}: break_even_cost of '{name}' is {recorded:,.2f}, but "
+                             f"the re-solve at {price:,.4f} gives {cost:,.2f}")
+            checked.append(f"{name} at {price:,.2f} costs {cost:,.0f} (base {b:,.0f}, within {tol + slack:,.2f})")
+        else:
+            if cost > b + tol:
+                lines.append(f"{neg.cell(j, col)}: break_even_at_least of '{name}' is {price:,.4f}, but re-solved at "
+                             f"that price it costs {cost:,.2f}, more than the re-solved base's {b:,.2f}")
+            checked.append(f"{name} at {price:,.2f} (at least) costs {cost:,.0f} <= base")
+    step(f"break-even: {len(be)} price{'s' if len(be) != 1 else ''} re-solved: " + "; ".join(checked), lines,
+         "break-even prices", name="break-even", figures={"checked": len(be)})
+
+
+# ---- the objective and the tolerances, for the report ------------------------------------------
+def _objective(comp: Table, fresh: dict):
+    from capacity.analysis.audit.steps import ObjectiveGap
+
+    key = base_key(comp)
+    rec = fresh["records"].get(key, {})
+    cf = comp.frame
+    if rec.get("status") not in OK or key == "row:base":
+        return None
+    bi = int(key.split(":")[1])
+    reported = _num(cf["expected_cost"].iat[bi])
+    if math.isnan(reported):
+        return None
+    gap = _num(cf["mip_gap"].iat[bi]) if "mip_gap" in cf.columns else 0.0
+    return ObjectiveGap(reported=reported, optimum=float(rec["objective"]), run_gap=0.0 if math.isnan(gap) else gap,
+                        resolve_gap=float(rec.get("gap") or 0.0), run_gap_cell=comp.cell(bi, "mip_gap"),
+                        objective_cell=comp.cell(bi, "expected_cost"), mip_gap=0.0,
+                        mip_gap_from="capacity compare (every run at MIP gap 0)")
+
+
+def _tolerances(res) -> list:
+    from capacity.analysis.audit import Tolerance
+    from capacity.analysis.compare.negotiation import PRICE_TOL, TOL_ABS, TOL_REL
+
+    rel = "capacity/analysis/audit/compare_audit.py"
+    out = [
+        Tolerance("ARITH_REL_TOL", ARITH_REL_TOL, "a figure recomputed from other cells of the workbook: |workbook - "
+                  "recomputed| <= ARITH_REL_TOL x max(1, |recomputed|) (1e-7 for sums over scenarios)", rel),
+        Tolerance("FIGURE_REL_TOL", FIGURE_REL_TOL, "a figure of a re-solved run (scenario costs, parts, worst case, "
+                  "CVaR, shares, levels) against the workbook's, relative to max(1, |re-solved|)", rel),
+        Tolerance("OBJ_TOL", OBJ_TOL, "an expected cost against its re-solve: (the row's MIP gap + the re-solve's gap "
+                  "+ OBJ_TOL) x max(1, |cost|); a saving or a measure adds the allowances of its runs",
+                  "capacity/analysis/audit/steps.py"),
+        Tolerance("TOL_ABS / TOL_REL", TOL_ABS, f"a variant re-solved at its break-even price against the base: the "
+                  f"tolerance its break_even_method states, max(TOL_ABS {TOL_ABS:g}, TOL_REL {TOL_REL:g} x the base's "
+                  "cost)", "capacity/analysis/compare/negotiation.py"),
+        Tolerance("PRICE_TOL", PRICE_TOL, "added, times the FTE-weeks paid, when a break-even search ended on a price "
+                  "bracket (break_even_cost blank)", "capacity/analysis/compare/negotiation.py"),
+    ]
+    return out

@@ -1,8 +1,11 @@
-"""Time the pipeline on synthetic instances: read, build, solve, write
-seconds, model size and peak memory, one fresh process per size.
+"""Time the pipeline on synthetic instances and the England UTLA example: read,
+build, solve, write seconds, model size and peak memory, one fresh process per
+instance; then, in the same process on the same instance, the peer route
+(benchmarks/peer.py, linopy; ``pip install -e .[bench]``) and the ratio.
 
-    python benchmarks/run.py                       # the three recorded sizes
-    python benchmarks/run.py --sizes 9x26x3 --threads 2
+    python benchmarks/run.py                       # 9x26x3, 50x26x5, utla (149x52x10: name it)
+    python benchmarks/run.py --sizes 9x26x3 utla 149x52x10 --threads 2
+    python benchmarks/run.py --no-peer
 
 Prints a Markdown table; paste it into benchmarks/README.md with the machine.
 """
@@ -19,22 +22,30 @@ import tempfile
 import time
 from pathlib import Path
 
-SIZES = ["9x26x3", "50x26x5", "149x52x10"]
+SIZES = ["9x26x3", "50x26x5", "utla"]
 HERE = Path(__file__).resolve().parent
+#: named instances: the England UTLA example (inputs/README.md says how to build it)
+NAMED = {"utla": HERE.parent / "inputs" / "england-2020-utla.xlsx"}
 
 
-def one(size: str, threads: int | None, time_limit: float | None) -> dict:
-    """Run in a child process: generate, then plan, and report figures as JSON."""
+def one(size: str, threads: int | None, time_limit: float | None, peer: bool) -> dict:
+    """Run in a child process: generate (or take the named input), plan, then the peer; figures as JSON."""
     sys.path.insert(0, str(HERE))
     from generate import write_synthetic
 
     from capacity import api
 
-    regions, weeks, scenarios = map(int, size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
-        src, out = Path(tmp) / "in.xlsx", Path(tmp) / "out.xlsx"
+        out = Path(tmp) / "out.xlsx"
         t0 = time.perf_counter()
-        write_synthetic(src, regions, weeks, scenarios)
+        if size in NAMED:
+            src = NAMED[size]
+            if not src.exists():
+                raise SystemExit(f"{src} not present: build it as inputs/README.md says")
+        else:
+            src = Path(tmp) / "in.xlsx"
+            regions, weeks, scenarios = map(int, size.split("x"))
+            write_synthetic(src, regions, weeks, scenarios)
         gen_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         res = api.plan(src, out, threads=threads, time_limit=time_limit)
@@ -42,13 +53,28 @@ def one(size: str, threads: int | None, time_limit: float | None) -> dict:
         stats = dict(res.built.stats) if res.built is not None else {}
         stats.update(getattr(res.solve, "stats", {}) or {})
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"size": size, "status": res.status, "objective": getattr(res.solve, "objective", None),
-            "generate_s": gen_s, **{k: res.timings.get(k) for k in ("read_s", "build_s", "solve_s", "tables_s",
-                                                                    "write_s")},
-            "total_s": total, "variables": stats.get("variables"), "constraints": stats.get("constraints"),
-            "nonzeros": stats.get("nonzeros"), "binaries": stats.get("binaries"), "peak_mib": peak_mib,
-            "highs_s": stats.get("highs_s"), "dual_s": stats.get("dual_s"),
-            "checks": "pass" if res.checks is not None and (res.checks["result"] == "pass").all() else "fail"}
+    rec = {"size": size, "status": res.status, "objective": getattr(res.solve, "objective", None),
+           "generate_s": gen_s, **{k: res.timings.get(k) for k in ("read_s", "build_s", "solve_s", "tables_s",
+                                                                   "write_s")},
+           "total_s": total, "variables": stats.get("variables"), "constraints": stats.get("constraints"),
+           "nonzeros": stats.get("nonzeros"), "binaries": stats.get("binaries"), "peak_mib": peak_mib,
+           "highs_s": stats.get("highs_s"), "dual_s": stats.get("dual_s"), "load_s": stats.get("load_s"),
+           "relaxation_s": stats.get("relaxation_s"), "mip_s": stats.get("mip_s"),
+           "solve_path": stats.get("solve_path"),
+           "checks": "pass" if res.checks is not None and (res.checks["result"] == "pass").all() else "fail"}
+    if peer and res.built is not None:
+        from peer import peer_solve
+
+        mip_gap = res.inputs.settings.mip_gap
+        got = peer_solve(res.built, mip_gap=mip_gap, threads=threads)
+        rec.update(got)
+        ours = (res.timings.get("build_s") or 0) + (res.timings.get("solve_s") or 0)
+        rec["ours_build_solve_s"] = ours
+        rec["ratio"] = ours / got["peer_total_s"] if got["peer_total_s"] else None
+        rec["same_optimum"] = (got["peer_objective"] is not None and rec["objective"] is not None
+                               and abs(got["peer_objective"] - rec["objective"])
+                               <= max(mip_gap, 1e-9) * abs(rec["objective"]))
+    return rec
 
 
 def main() -> None:
@@ -56,13 +82,16 @@ def main() -> None:
     ap.add_argument("--sizes", nargs="*", default=SIZES, help="REGIONSxWEEKSxSCENARIOS")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--time-limit", type=float, default=None)
+    ap.add_argument("--no-peer", action="store_true", help="do not run the peer route (linopy)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        print(json.dumps(one(a.child, a.threads, a.time_limit)))
+        print(json.dumps(one(a.child, a.threads, a.time_limit, not a.no_peer)))
         return
-    cols = ["size", "status", "read_s", "build_s", "solve_s", "highs_s", "dual_s", "tables_s", "write_s", "total_s", "variables",
-            "constraints", "nonzeros", "binaries", "peak_mib", "checks"]
+    cols = ["size", "status", "read_s", "build_s", "solve_s", "highs_s", "dual_s", "tables_s", "write_s", "total_s",
+            "variables", "constraints", "nonzeros", "binaries", "peak_mib", "checks"]
+    if not a.no_peer:
+        cols += ["ours_build_solve_s", "peer_build_s", "peer_solve_s", "peer_total_s", "ratio", "same_optimum"]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for size in a.sizes:
@@ -71,14 +100,28 @@ def main() -> None:
             cmd += ["--threads", str(a.threads)]
         if a.time_limit:
             cmd += ["--time-limit", str(a.time_limit)]
+        if a.no_peer:
+            cmd += ["--no-peer"]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ)
         if proc.returncode != 0:
             print(f"| {size} | failed: {proc.stderr.strip().splitlines()[-1:]} |")
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
-        cells = [f"{r[c]:.1f}" if isinstance(r[c], float) else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c])
-                 for c in cols]
+        cells = [_cell(c, r.get(c)) for c in cols]
         print("| " + " | ".join(cells) + " |", flush=True)
+        print(f"<!-- {r['size']}: objective {r['objective']}, solve path: {r.get('solve_path')}; "
+              f"load {r.get('load_s')}, relaxation {r.get('relaxation_s')}, MIP {r.get('mip_s')}; "
+              f"peer {r.get('peer_status')}, objective {r.get('peer_objective')} -->", flush=True)
+
+
+def _cell(col, v) -> str:
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, float):
+        return f"{v:.2f}" if col == "ratio" else f"{v:.1f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
 
 
 if __name__ == "__main__":

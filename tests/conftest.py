@@ -1,4 +1,4 @@
-"""Shared fixtures: the small example as a file and as a raw workbook."""
+"""Shared fixtures: the small example as a file and as a raw workbook, and a plan of it."""
 
 from __future__ import annotations
 
@@ -28,6 +28,18 @@ def _small_raw(small_path) -> RawWorkbook:
 def small_raw(_small_raw) -> RawWorkbook:
     """A fresh, editable copy of the small example's raw workbook."""
     return _small_raw.copy()
+
+
+def plan_small_example(folder):
+    """The small example and a fresh plan of it, side by side in ``folder``: (input, output)."""
+    from capacity import api
+
+    inp = folder / "small.xlsx"
+    write_example("small", inp)
+    out = folder / "small-plan.xlsx"
+    res = api.plan(inp, out)
+    assert res.exit_code == 0, res.message
+    return inp, out
 
 
 def locate(ref: str) -> tuple[str, int, int]:

@@ -13,19 +13,13 @@ from capacity.analysis.audit import audit
 from capacity.analysis.checks import CHECKS
 from capacity.cli import main
 from capacity.io.errors import InputError
-from capacity.io.examples import write_example
+from conftest import plan_small_example
 
 
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory):
     """The small example and a fresh plan of it, side by side in one folder."""
-    folder = tmp_path_factory.mktemp("audit")
-    inp = folder / "small.xlsx"
-    write_example("small", inp)
-    out = folder / "small-plan.xlsx"
-    res = api.plan(inp, out)
-    assert res.exit_code == 0
-    return inp, out
+    return plan_small_example(tmp_path_factory.mktemp("audit"))
 
 
 def _tampered(planned, tmp_path, edit) -> tuple:

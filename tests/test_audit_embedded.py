@@ -9,11 +9,10 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from capacity import api
 from capacity.analysis.audit import EMBEDDED, audit
 from capacity.cli import main
 from capacity.io.errors import InputError
-from capacity.io.examples import write_example
+from conftest import plan_small_example
 
 NOT_CHECKED = "the SHA-256 of the original file cannot be checked"
 
@@ -21,12 +20,7 @@ NOT_CHECKED = "the SHA-256 of the original file cannot be checked"
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory):
     """The small example and a fresh plan of it, side by side in one folder."""
-    folder = tmp_path_factory.mktemp("embedded")
-    inp = folder / "small.xlsx"
-    write_example("small", inp)
-    out = folder / "small-plan.xlsx"
-    assert api.plan(inp, out).exit_code == 0
-    return inp, out
+    return plan_small_example(tmp_path_factory.mktemp("embedded"))
 
 
 def _edited(src, dest, edit):

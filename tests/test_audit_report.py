@@ -10,22 +10,17 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from capacity import api
 from capacity.analysis.audit import OBJ_TOL, audit
 from capacity.cli import main
 from capacity.io.errors import InputError
-from capacity.io.examples import write_example
+from conftest import plan_small_example
 from capacity.io.reader import sha256_of
 
 
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("report")
-    inp = folder / "small.xlsx"
-    write_example("small", inp)
-    out = folder / "small-plan.xlsx"
-    assert api.plan(inp, out).exit_code == 0
-    return inp, out
+    """The small example and a fresh plan of it, side by side in one folder."""
+    return plan_small_example(tmp_path_factory.mktemp("report"))
 
 
 @pytest.fixture(scope="module")

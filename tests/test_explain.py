@@ -7,21 +7,16 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from capacity import api
 from capacity.analysis.explain import DECISION, explain, parse_ref, references
 from capacity.cli import main
 from capacity.io.errors import InputError
-from capacity.io.examples import write_example
+from conftest import plan_small_example
 
 
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("explain")
-    inp = folder / "small.xlsx"
-    write_example("small", inp)
-    out = folder / "small-plan.xlsx"
-    assert api.plan(inp, out).exit_code == 0
-    return inp, out
+    """The small example and a fresh plan of it, side by side in one folder."""
+    return plan_small_example(tmp_path_factory.mktemp("explain"))
 
 
 @pytest.fixture(scope="module")

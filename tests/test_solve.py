@@ -69,3 +69,36 @@ def test_mip_gap_setting_is_honoured():
     inp = synthetic(regions=2, weeks=8, scenarios=2, contracts=3)
     res = solve(build_model(inp), mip_gap=0.0)
     assert res.status == "optimal" and res.gap == pytest.approx(0, abs=1e-9)
+
+
+def test_release_drops_the_pyomo_model_and_keeps_the_solution():
+    inp = synthetic(regions=2, weeks=8, scenarios=2, contracts=3)
+    kept = solve(build_model(inp))
+    built = build_model(inp)
+    res = solve(built, release=True)
+    assert built.model is None and built.var_objs == {} and built.row_blocks == []
+    assert res.objective == kept.objective and res.stats["solve_path"] == kept.stats["solve_path"]
+    for name, values in kept.values.items():
+        assert res.values[name].equals(values), name
+    for group, duals in kept.duals.items():
+        assert res.duals[group].equals(duals), group
+    assert "release_s" in res.stats
+
+
+def test_elastic_violations_read_the_solution_after_release():
+    from capacity.model import elastic_violations
+
+    # demand the one EHO cannot meet under a completion target: the elastic model pays slack
+    inp = simple(weeks=2, demand={("base", "R1"): [500, 500]}, availability={("eho", "R1"): 1},
+                 work_types=[dict(work_type="case", tasks_per_case=1, value_per_task=100,
+                                  min_completion_share=0.9)])
+    assert solve(build_model(inp), duals=False).status == "infeasible"
+    kept = build_model(inp, elastic=True)
+    solve(kept, duals=False, _explain=False)
+    el = build_model(inp, elastic=True)
+    res = solve(el, duals=False, _explain=False, release=True)
+    assert res.status == "optimal" and el.model is None
+    viol = elastic_violations(el)
+    # the one EHO's availability is what gives (cheaper than the completion target's slack)
+    assert set(viol["family"]) == {"regional.availability"} and (viol["slack"] > 0).all()
+    assert viol.equals(elastic_violations(kept))

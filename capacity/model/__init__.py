@@ -164,18 +164,18 @@ def elastic_violations(built: BuiltModel, tol: float = 1e-6) -> pd.DataFrame:
     """
     recs = []
     m = built.model
-    start = {b.key: (b.start, len(b.objs)) for b in built.column_blocks}
+    start = {b.key: (b.start, b.n) for b in built.column_blocks}
     for fam in built.families:
         if not fam.slack:
             continue
-        blk = m.component(fam.block)
         tot = None
         for sname in fam.slack:
             if built.x is not None:   # the last solve's column values (matrix route)
                 s0, n = start[f"{fam.block}.{sname}"]
                 vals = built.x[s0:s0 + n]
             else:
-                vals = np.array([0.0 if v.value is None else v.value for v in blk.component(sname).values()])
+                sv = m.component(fam.block).component(sname)
+                vals = np.array([0.0 if v.value is None else v.value for v in sv.values()])
             tot = vals if tot is None else tot + vals
         for i in np.nonzero(tot > tol)[0]:
             recs.append({"family": f"{fam.block}.{fam.name}", "equation": fam.eq,

@@ -49,7 +49,8 @@ class ColumnBlock:
     key: str            # var name on the top model, or 'block.name' for an elastic slack
     block: str | None   # None: on the top model
     start: int
-    objs: np.ndarray    # VarData objects
+    objs: np.ndarray    # VarData objects (emptied when a solve releases the Pyomo model)
+    n: int = 0          # number of columns
 
 
 @dataclass
@@ -86,7 +87,7 @@ class Context:
     n_cols: int = 0
 
     def _columns(self, key, block, objs):
-        self.column_blocks.append(ColumnBlock(key, block, self.n_cols, objs))
+        self.column_blocks.append(ColumnBlock(key, block, self.n_cols, objs, len(objs)))
         self.n_cols += len(objs)
         return self.column_blocks[-1].start
 

@@ -113,9 +113,9 @@ def _values(built: BuiltModel, x: np.ndarray) -> dict:
     """Variable values by name, read by position from ``x`` (core.py's column numbering)."""
     out = {}
     starts = {b.key: b.start for b in built.column_blocks if b.block is None}
-    for name, objs in built.var_objs.items():
+    for name, frame in built.var_frames.items():
         s0 = starts[name]
-        vals = np.array(x[s0:s0 + len(objs)], dtype=float)
+        vals = np.array(x[s0:s0 + len(frame)], dtype=float)
         vals[np.abs(vals) < _CLEAN] = 0.0
         out[name] = _series(built.var_frames[name], VAR_LEVELS[name], vals)
     return out
@@ -309,12 +309,16 @@ def _lp_first(hm: HighsModel, clock: _Clock, mip_gap: float, want_duals: bool, s
 
 def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float | None = None,
           threads: int | None = None, duals: bool = True, _explain: bool = True,
-          progress=None) -> SolveResult:
+          progress=None, release: bool = False) -> SolveResult:
     """Solve ``built`` with HiGHS; defaults from ``inputs.settings``.
 
     ``progress``: a function of one line of text, called every few seconds
     during long HiGHS runs (elapsed time, phase, iterations, objective); None
-    says nothing."""
+    says nothing. ``release``: once HiGHS holds the model, drop the Pyomo
+    objects (``built.model`` becomes None; the index frames, families and
+    the solution stay), so that the peak is not Pyomo's objects and HiGHS's
+    together (``plan`` does this; nothing after its solve reads the Pyomo
+    model)."""
     st = built.inputs.settings
     mip_gap = st.mip_gap if mip_gap is None else mip_gap
     stats = dict(built.stats)
@@ -325,6 +329,8 @@ def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float 
     t0 = time.perf_counter()
     try:
         mat, hm = _open(built, stats, threads, progress)
+        if release:
+            _release(built, stats)
         status, term, objective, bound, xm, row_dual = _lp_first(hm, clock, float(mip_gap), duals, stats)
     except KeyboardInterrupt:
         raise
@@ -352,6 +358,20 @@ def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float 
     if duals and row_dual is not None:
         out.duals = _duals(built, mat, row_dual)
     return out
+
+
+def _release(built: BuiltModel, stats: dict) -> None:
+    """Drop the Pyomo model and the arrays it was compiled from (HiGHS has its own copy)."""
+    import gc
+
+    t0 = time.perf_counter()
+    built.model = None
+    built.var_objs = {}
+    for b in built.column_blocks:
+        b.objs = np.zeros(0, dtype=object)
+    built.row_blocks = []
+    gc.collect()     # Pyomo's components refer to each other: only the collector frees them
+    stats["release_s"] = time.perf_counter() - t0
 
 
 def _read_solution(built: BuiltModel, mat, xm, objective, bound, out: SolveResult, is_mip: bool) -> None:

@@ -339,7 +339,15 @@ def _not_run_section(res: CompareResult, rows: list[dict]) -> list:
     if not bad:
         return out + [text("Every run solved.")]
     words = {"invalid": "invalid", "not built": "does not apply", "infeasible": "infeasible", "error": "failed"}
-    return out + [bullet(f"{name}: {words.get(status, status)}: {msg or status}.") for name, status, msg in bad]
+    out_ = []
+    for name, status, msg in bad:
+        msg = str(msg or "").strip()
+        for lead in (f"{status}: ", f"{status}; ", f"{status}"):
+            if msg.startswith(lead):
+                msg = msg[len(lead):].strip()
+                break
+        out_.append(bullet(f"{name}: {words.get(status, status)}" + (f": {msg}" if msg else "") + "."))
+    return out + out_
 
 
 def _zero_flex_section(res: CompareResult, rows: list[dict], money: _Money) -> list:
@@ -376,10 +384,13 @@ def _uncertainty_section(res: CompareResult, best: dict | None, money: _Money, a
         rp = res.measure("rp")
         share = f" ({evpi / rp:.2%} of the base's expected cost)" if _is_num(rp) and rp else ""
         out.append(bullet(f"Knowing the future from week 1 would have been worth {money(evpi)}{share} (EVPI)."))
-        if best is not None and best["saving"] > DRIVER_RATIO * max(abs(evpi), ZERO_TOL):
+        if best is not None and abs(evpi) <= ZERO_TOL:
+            out.append(bullet(f"The best change, {best['variant']}, is worth {money(best['saving'])}, while knowing "
+                              "the future is worth nothing: the contract terms, not the forecast, drive the cost."))
+        elif best is not None and best["saving"] > DRIVER_RATIO * abs(evpi):
             out.append(bullet(f"The best change, {best['variant']}, is worth {money(best['saving'])}: "
-                              f"{best['saving'] / max(abs(evpi), ZERO_TOL):,.0f} times what knowing the future "
-                              "is worth. The contract terms, not the forecast, drive the cost."))
+                              f"{best['saving'] / abs(evpi):,.0f} times what knowing the future is worth. The "
+                              "contract terms, not the forecast, drive the cost."))
     if eev == "inf" or vss == "inf":
         out.append(bullet("A plan made for the average demand cannot serve every scenario (EEV is infinite): "
                           "planning for the scenarios is essential."))

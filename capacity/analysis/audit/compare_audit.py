@@ -153,7 +153,8 @@ class _Diffs:
         self.largest = 0.0
 
     def number(self, t: Table, i: int, col: str, want, what: str, *, rel: float, absolute: float = 0.0,
-               who: str | None = None) -> None:
+               who: str | None = None, of=()) -> None:
+        """``of``: the operands of a difference (its rounding error scales with them, not with the result)."""
         if col not in t.frame.columns:
             return
         got, want = _num(t.frame[col].iat[i]), _num(want)
@@ -162,7 +163,7 @@ class _Diffs:
             return
         if got == want:   # both infinite, or equal
             return
-        scale = max(1.0, abs(want)) if math.isfinite(want) else 1.0
+        scale = max([1.0, abs(want)] + [abs(x) for x in of if math.isfinite(x)]) if math.isfinite(want) else 1.0
         diff = abs(got - want) if math.isfinite(got) and math.isfinite(want) else math.inf
         if math.isfinite(diff):
             self.largest = max(self.largest, diff / scale)
@@ -368,7 +369,8 @@ def _figures_step(step: Report, tables: dict, base, alpha: float) -> None:
     for i, n in enumerate(names):
         if math.isnan(cost[n]):
             continue
-        d.number(comp, i, "saving", base_cost - cost[n], "the base's expected cost minus this row's", rel=rel)
+        d.number(comp, i, "saving", base_cost - cost[n], "the base's expected cost minus this row's", rel=rel,
+                 of=(base_cost, cost[n]))
         vals = [_num(cf[p].iat[i]) for p in parts]
         if len(parts) == 5 and not any(math.isnan(v) for v in vals):
             d.number(comp, i, "cash_cost", sum(vals[:4]), "fixed + contract staff + regional staff + onboarding",
@@ -403,7 +405,8 @@ def _figures_step(step: Report, tables: dict, base, alpha: float) -> None:
                      "sheet comparison's base", rel=rel)
             g = lambda col: _num(f[col].iat[i]) if col in f.columns else math.nan  # noqa: E731
             if not math.isnan(c_):
-                d.number(neg, i, "saving", base_cost - c_, "the base's expected cost minus the variant's", rel=rel)
+                d.number(neg, i, "saving", base_cost - c_, "the base's expected cost minus the variant's", rel=rel,
+                         of=(base_cost, c_))
             if not math.isnan(g("term_weeks_removed")):
                 d.number(neg, i, "term_weeks_removed", g("term_weeks_base") - g("term_weeks_variant"),
                          "term_weeks_base - term_weeks_variant", rel=rel)
@@ -411,7 +414,8 @@ def _figures_step(step: Report, tables: dict, base, alpha: float) -> None:
                          "saving / term_weeks_removed", rel=rel)
             if not math.isnan(g("break_even_price")):
                 d.number(neg, i, "break_even_headroom", g("break_even_price") - g("price_per_fte_week"),
-                         "break_even_price - price_per_fte_week", rel=rel)
+                         "break_even_price - price_per_fte_week", rel=rel,
+                         of=(g("break_even_price"), g("price_per_fte_week")))
             _per_fte_week(d, neg, i, g("contract_cost"), g("paid_fte_weeks"), g("used_fte_weeks"), rel)
     # contract_use against comparison
     if len(cu.frame):
@@ -432,7 +436,7 @@ def _figures_step(step: Report, tables: dict, base, alpha: float) -> None:
         f = ber.frame
         for i in range(len(f)):
             d.number(ber, i, "cost_minus_base", _num(f["expected_cost"].iat[i]) - base_cost,
-                     "expected_cost minus the base's", rel=1e-7)
+                     "expected_cost minus the base's", rel=rel, of=(_num(f["expected_cost"].iat[i]), base_cost))
     # measures
     m = meas.frame
     mi = {str(k): i for i, k in enumerate(m["key"])}
@@ -445,14 +449,17 @@ def _figures_step(step: Report, tables: dict, base, alpha: float) -> None:
         d.number(meas, mi["ws"], "value", float(sum(p * v for p, v in zip(pi, ws_parts))),
                  "the probability-weighted sum of the ws:<scenario> rows", rel=rel)
     if "evpi" in mi:
-        d.number(meas, mi["evpi"], "value", mv.get("rp", math.nan) - mv.get("ws", math.nan), "rp - ws", rel=rel)
+        d.number(meas, mi["evpi"], "value", mv.get("rp", math.nan) - mv.get("ws", math.nan), "rp - ws", rel=rel,
+                 of=(mv.get("rp", math.nan), mv.get("ws", math.nan)))
     if "vss" in mi:
-        d.number(meas, mi["vss"], "value", mv.get("eev", math.nan) - mv.get("rp", math.nan), "eev - rp", rel=rel)
+        d.number(meas, mi["vss"], "value", mv.get("eev", math.nan) - mv.get("rp", math.nan), "eev - rp", rel=rel,
+                 of=(mv.get("eev", math.nan), mv.get("rp", math.nan)))
     for k, i in mi.items():
         if k.startswith("flex_value:"):
             n = "flex:" + k.split(":", 1)[1]
             d.number(meas, i, "value", mv.get("rp", math.nan) - cost.get(n, math.nan),
-                     f"rp minus the expected cost of run {n} in sheet comparison", rel=rel)
+                     f"rp minus the expected cost of run {n} in sheet comparison", rel=rel,
+                     of=(mv.get("rp", math.nan), cost.get(n, math.nan)))
     step(f"figures: {d.cells:,} cells recomputed from the other cells of the workbook, largest relative difference "
          f"{d.largest:.1e}", d.lines, "figures from other cells", name="figures",
          figures={"cells": d.cells, "largest_relative_difference": d.largest})
@@ -806,7 +813,8 @@ def _tolerances(res) -> list:
     rel = "capacity/analysis/audit/compare_audit.py"
     out = [
         Tolerance("ARITH_REL_TOL", ARITH_REL_TOL, "a figure recomputed from other cells of the workbook: |workbook - "
-                  "recomputed| <= ARITH_REL_TOL x max(1, |recomputed|) (1e-7 for sums over scenarios)", rel),
+                  "recomputed| <= ARITH_REL_TOL x max(1, |recomputed|, and for a difference |each operand|) (1e-7 "
+                  "for a probability-weighted sum over the scenarios)", rel),
         Tolerance("FIGURE_REL_TOL", FIGURE_REL_TOL, "a figure of a re-solved run (scenario costs, parts, worst case, "
                   "CVaR, shares, levels) against the workbook's, relative to max(1, |re-solved|)", rel),
         Tolerance("OBJ_TOL", OBJ_TOL, "an expected cost against its re-solve: (the row's MIP gap + the re-solve's gap "

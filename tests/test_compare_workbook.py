@@ -85,8 +85,8 @@ def test_read_me_first_states_the_known_answers(idle):
     assert comp.loc["optimum level:k", "committed_fte:k"] == pytest.approx(0, abs=1e-9)
     lines = _blocks(idle.output)
     assert lines[0] == "Read me first: what the comparison shows"
-    assert ("Worth most: not signed:k, which costs £1,000 less than the base, 100% of the base's expected cost "
-            "(£0 against £1,000).") in lines
+    assert ("Worth most: not signed:k. It is expected to cost £0 against the base's £1,000: a saving of £1,000 "
+            "(100% of the base's expected cost).") in lines
     assert ("\u2022 Signing k cost £1,000 against leaving it an option (variant not signed:k: k:status=option; "
             "free to choose, the model does not sign it).") in lines
     assert ("\u2022 Signing k with nothing committed (the level the model would choose, instead of 10 FTE) saves "
@@ -112,7 +112,7 @@ def test_invalid_variant_and_zero_flex_value_explained(idle):
     why = next(s for s in lines if s.startswith("A flexibility value is what removing a contract's lock-in saves"))
     assert "variant not signed:k" in why
     # one scenario: knowing the future is worth nothing, and the sheet says what that means
-    assert ("\u2022 Knowing the future from week 1 would have been worth £0 (0.00% of the base's expected cost) "
+    assert ("\u2022 Knowing the future from week 1 would have been worth £0, 0.00% of the base's expected cost "
             "(EVPI).") in lines
     assert any("knowing the future is worth nothing: the contract terms, not the forecast, drive the cost" in s
                for s in lines)
@@ -181,8 +181,9 @@ def test_measures_in_plain_words(small):
     comp = small.comparison
     assert (comp["cvar"] - comp["worst_scenario_cost"]).abs().max() < 1e-6
     lines = _blocks(small.output)
-    assert any("so that tail lies inside it and CVaR equals the worst scenario cost: that is why the two columns "
-               "are equal in every row" in s for s in lines)
+    assert any("The worst scenario (high, probability 50%) has on its own a probability of at least 10%, so the "
+               "worst 10% lies inside it and CVaR equals the worst scenario cost: that is why columns Worst case and "
+               "CVaR are equal in every row." in s for s in lines)
 
 
 def test_cvar_reading_when_the_worst_scenario_is_rarer_than_the_tail():

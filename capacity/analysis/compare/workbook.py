@@ -324,9 +324,9 @@ def _headline(best: dict | None, base: dict, money: _Money) -> str:
         return ("No variant costs less than the base." if _solved(base) else
                 "The base did not solve: no saving can be stated.")
     share = best["saving"] / base["expected_cost"] if base.get("expected_cost") else None
-    pct = f", {share:.0%} of the base's expected cost" if share is not None else ""
-    return (f"Worth most: {best['variant']}, which costs {money(best['saving'])} less than the base{pct} "
-            f"({money(best['expected_cost'])} against {money(base['expected_cost'])}).")
+    pct = f" ({share:.0%} of the base's expected cost)" if share is not None else ""
+    return (f"Worth most: {best['variant']}. It is expected to cost {money(best['expected_cost'])} against the "
+            f"base's {money(base['expected_cost'])}: a saving of {money(best['saving'])}{pct}.")
 
 
 def _not_run_section(res: CompareResult, rows: list[dict]) -> list:
@@ -364,8 +364,10 @@ def _zero_flex_section(res: CompareResult, rows: list[dict], money: _Money) -> l
         by_reason.setdefault(str(why), []).append(k.split(":", 1)[1])
     out = [heading("Why some flexibility values are 0")]
     for why, cs in by_reason.items():
-        names = ", ".join(cs[:-1]) + (" and " if len(cs) > 1 else "") + cs[-1]
-        out.append(bullet(f"The flexibility value of {names} is {money(0)}: {why}."))
+        if len(cs) == 1:
+            out.append(bullet(f"The flexibility value of {cs[0]} is {money(0)}: {why}."))
+        else:
+            out.append(bullet(f"The flexibility values of {_and(cs)} are {money(0)}; for each: {why}."))
     others = [r["variant"] for r in rows if r.get("kind") == "builtin" and r["variant"].startswith("not signed:")]
     hint = (f" Their worth without the signed contract shows in variant {', '.join(others)}, where the model "
             "may sign them instead." if others else "")
@@ -382,7 +384,7 @@ def _uncertainty_section(res: CompareResult, best: dict | None, money: _Money, a
     evpi, vss, eev = res.measure("evpi"), res.measure("vss"), res.measure("eev")
     if _is_num(evpi):
         rp = res.measure("rp")
-        share = f" ({evpi / rp:.2%} of the base's expected cost)" if _is_num(rp) and rp else ""
+        share = f", {evpi / rp:.2%} of the base's expected cost" if _is_num(rp) and rp else ""
         out.append(bullet(f"Knowing the future from week 1 would have been worth {money(evpi)}{share} (EVPI)."))
         if best is not None and abs(evpi) <= ZERO_TOL:
             out.append(bullet(f"The best change, {best['variant']}, is worth {money(best['saving'])}, while knowing "
@@ -410,11 +412,11 @@ def _uncertainty_section(res: CompareResult, best: dict | None, money: _Money, a
                  "probability. ")
     if solved and len(same) == len(solved):
         worst = sorted({r.get("worst_scenario") for r in solved})
-        ps = ", ".join(f"{w} {probs.get(w, float('nan')):.0%}" for w in worst)
-        out.append(bullet(text_cvar + f"The worst scenario ({ps}) alone has probability of at least "
-                          f"{G.tail_text(alpha)}, so that tail lies inside it and CVaR equals the worst scenario "
-                          "cost: that is why the two columns are equal in every row. With more scenarios, or a "
-                          f"worst scenario less likely than {G.tail_text(alpha)}, they would differ."))
+        ps = "; ".join(f"{w}, probability {probs.get(w, float('nan')):.0%}" for w in worst)
+        out.append(bullet(text_cvar + f"The worst scenario ({ps}) has on its own a probability of at least "
+                          f"{G.tail_text(alpha)}, so the worst {G.tail_text(alpha)} lies inside it and CVaR equals "
+                          "the worst scenario cost: that is why columns Worst case and CVaR are equal in every row. "
+                          f"With a worst scenario less likely than {G.tail_text(alpha)} they would differ."))
     elif solved:
         out.append(bullet(text_cvar + f"It equals the worst scenario cost only where the worst scenario alone has "
                           f"probability of at least {G.tail_text(alpha)} ({len(same)} of {len(solved)} rows)."))

@@ -80,6 +80,22 @@ def test_sample_is_deterministic_and_all_means_all(compared):
     assert sample(comp, all_runs=True) == list(range(len(comp)))
 
 
+@pytest.mark.parametrize("words", [False, True])
+def test_sample_takes_one_of_each_kind_after_the_largest_saving(words):
+    """England's shape: the largest savings are built-in and flexibility runs; the asked-for variant is still
+    sampled (kinds as the library codes them, or in the comparison sheet's words)."""
+    import pandas as pd
+
+    from capacity.analysis.compare.glossary import KIND_WORDS
+
+    rows = [("base", "base", 0.0), ("term 4 wk, price 820.51", "variant", 132.2), ("term 4 wk, price 943.59",
+            "variant", 123.1), ("not signed:n", "builtin", 190.2), ("optimum level:n", "builtin", 190.4),
+            ("flex:n", "flex", 176.1), ("flex:f", "flex", 0.0), ("flex:all", "flex", 176.1)]
+    comp = pd.DataFrame([{"variant": v, "kind": KIND_WORDS[k] if words else k, "status": "optimal", "saving": s}
+                         for v, k, s in rows])
+    assert [rows[i][0] for i in sample(comp)] == ["base", "term 4 wk, price 820.51", "optimum level:n", "flex:n"]
+
+
 def test_hand_edited_measure_is_a_difference_naming_its_cell(compared, tmp_path):
     inp, out, res = compared
     bad, cell = _edited(out, tmp_path, "measures", "evpi", "value", delta=1000.0)

@@ -487,7 +487,7 @@ def sample(comp: pd.DataFrame, all_runs: bool = False) -> list[int]:
               and not math.isnan(_num(comp["saving"].iat[i]))]
     by_saving = sorted(solved, key=lambda i: (-_num(comp["saving"].iat[i]), i))
     group = {"base": "base", "builtin": "builtin", "flex": "flex"}
-    kind = lambda i: group.get(str(comp["kind"].iat[i]), "asked")  # noqa: E731
+    kind = lambda i: group.get(_kind_code(comp["kind"].iat[i]), "asked")  # noqa: E731  (codes or words)
     chosen = by_saving[:1]
     for g in ("asked", "builtin", "flex"):
         if len(chosen) >= SAMPLE:
@@ -576,17 +576,22 @@ def _resolve_step(step: Report, tables: dict, base, variants: dict, rows: list[i
     extra = " and each scenario alone, the expected-value problem and the EEV" if all_runs else ""
     not_sampled = [n for i, n in enumerate(names) if i not in rows and cf["status"].iat[i] in OK]
     step(f"re-solve (MIP gap 0, one thread, as capacity compare solves): {len(solved_rows)} runs "
-         f"({', '.join(solved_rows)}){extra}; {d.cells:,} figures compared, largest relative difference "
+         f"({_names(solved_rows)}){extra}; {d.cells:,} figures compared, largest relative difference "
          f"{d.largest:.1e}", d.lines, "re-solve", name="re-solve",
          figures={"runs": solved_rows, "cells": d.cells, "largest_relative_difference": d.largest})
     if not_sampled and not all_runs:
-        step.note(f"not re-solved (capacity audit --all re-solves every run): {', '.join(not_sampled)}; their "
+        step.note(f"not re-solved (capacity audit --all re-solves every run): {_names(not_sampled)}; their "
                   "figures were checked against the other cells only; EVPI, EV, EEV and VSS likewise",
                   "not re-solved", figures={"runs": not_sampled})
     if skipped:
-        step.note(f"not re-solved: {', '.join(skipped)} (no valid input to solve: recorded invalid or not run)",
+        step.note(f"not re-solved: {_names(skipped)} (no valid input to solve: recorded invalid or not run)",
                   "not solvable")
     return {"records": records, "be": be, "allow": allow}
+
+
+def _names(names: list[str]) -> str:
+    """Run names for a line: quoted when a name holds a comma (short labels such as 'term 4 wk, price 820.51')."""
+    return ", ".join(f"'{n}'" if "," in n else n for n in names)
 
 
 def _allowance(gap: float, rec: dict, value: float) -> float:

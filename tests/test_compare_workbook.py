@@ -214,6 +214,20 @@ def test_term_sentence_and_break_even_from_the_tables(small):
     assert lines.index(s) > worth + 1
 
 
+def test_at_a_glance_table(small):
+    """The small example's costs are below a million: the table is in whole pounds, sorted by saving."""
+    ws = openpyxl.load_workbook(small.output)["read_me_first"]
+    cells = [[c for c in r] for r in ws.iter_rows()]
+    top = next(i for i, r in enumerate(cells) if r[0].value == "At a glance (saving: positive = cheaper than the base)")
+    assert [c.value for c in cells[top + 1]] == ["Variant", "Expected cost (£)", "Saving vs base (£)", "Cash cost (£)",
+                                                 "Worst case (£)", "CVaR 90% (£)", "Work completed", "Status"]
+    names = [r[0].value for r in cells[top + 2: top + 8]]
+    assert names == ["base", "flex:callco_block", "flex:all", "term 2 wk", "term 4 wk", "flex:callco_flex"]
+    assert cells[top + 3][2].value == pytest.approx(small.comparison.set_index("variant").loc["flex:callco_block",
+                                                                                               "saving"])
+    assert cells[top + 3][2].number_format == '"£"#,##0'
+
+
 def test_charts_in_millions(small):
     book = openpyxl.load_workbook(small.output)
     charts = book["measures"]._charts

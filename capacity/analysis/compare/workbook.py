@@ -37,6 +37,8 @@ SHEET = "read_me_first"
 ZERO_TOL = 1.0
 #: The contract, not the forecast, drives the cost when the largest saving is at least this many times EVPI.
 DRIVER_RATIO = 10.0
+#: The at-a-glance table is in millions when an expected cost reaches this.
+MILLIONS_FROM = 10e6
 #: A variant's full edit is quoted in a sentence when it is at most this long.
 EDITS_SHOWN = 100
 
@@ -299,22 +301,29 @@ def _worth_section(res: CompareResult, rows: list[dict], base: dict, money: _Mon
     return out, best
 
 
+def _in_millions(rows: list[dict]) -> bool:
+    """Money in millions when the largest expected cost is at least MILLIONS_FROM."""
+    costs = [abs(r["expected_cost"]) for r in rows if _is_num(r.get("expected_cost"))]
+    return bool(costs) and max(costs) >= MILLIONS_FROM
+
+
 def _glance(rows: list[dict], currency: str, alpha: float) -> Any:
-    """The comparison at a glance: a small table in millions, the base first, then by saving."""
+    """The comparison at a glance: a small table (in millions for large costs), the base first, then by saving."""
     from capacity.output.report_blocks import table
 
-    cur = G.currency_text(currency)
+    cur = G.currency_text(currency) + ("m" if _in_millions(rows) else "")
     solved = sorted([r for r in rows[1:] if _solved(r)], key=lambda r: -(r.get("saving") or 0.0))
     order = rows[:1] + solved + [r for r in rows[1:] if not _solved(r)]
-    cols = {"Variant": "variant", f"Expected cost ({cur}m)": "expected_cost",
-            f"Saving vs base ({cur}m)": "saving", f"Cash cost ({cur}m)": "cash_cost",
-            f"Worst case ({cur}m)": "worst_scenario_cost", f"CVaR {G.alpha_text(alpha)} ({cur}m)": "cvar",
+    cols = {"Variant": "variant", f"Expected cost ({cur})": "expected_cost",
+            f"Saving vs base ({cur})": "saving", f"Cash cost ({cur})": "cash_cost",
+            f"Worst case ({cur})": "worst_scenario_cost", f"CVaR {G.alpha_text(alpha)} ({cur})": "cvar",
             "Work completed": "expected_completion_share", "Status": "status"}
     frame = pd.DataFrame([{h: r.get(k) for h, k in cols.items()} for r in order])
     for h, k in cols.items():
         if k not in ("variant", "status", "expected_completion_share"):
             frame[h] = pd.to_numeric(frame[h], errors="coerce")
-    fmts = {h: ("share" if k == "expected_completion_share" else "money_m") for h, k in cols.items()
+    money = "money_m" if _in_millions(rows) else "money"
+    fmts = {h: ("share" if k == "expected_completion_share" else money) for h, k in cols.items()
             if k not in ("variant", "status")}
     return table(frame, fmts)
 
@@ -463,10 +472,10 @@ def read_me_first_blocks(res: CompareResult, currency: str, alpha: float) -> lis
     base = rows[0] if rows and rows[0]["variant"] == "base" else {"variant": "base", "status": "error"}
     contracts = _contracts(res.comparison)
     worth, best = _worth_section(res, rows, base, money)
+    glance = "At a glance" + (", in millions" if _in_millions(rows) else "") + \
+        " (saving: positive = cheaper than the base)"
     blocks = [title("Read me first: what the comparison shows"), text(_scope(res, rows)),
-              text(_headline(best, base, money)), blank(), heading("At a glance, in millions (saving: positive = "
-                                                                   "cheaper than the base)"),
-              _glance(rows, currency, alpha), blank()]
+              text(_headline(best, base, money)), blank(), heading(glance), _glance(rows, currency, alpha), blank()]
     blocks += worth + [blank()]
     blocks += _base_section(res, base, contracts, money, alpha) + [blank()]
     blocks += _not_run_section(res, rows) + [blank()]

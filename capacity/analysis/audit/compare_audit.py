@@ -781,12 +781,13 @@ def _break_even_step(step: Report, tables: dict, fresh: dict, rows: list[int]) -
             if not math.isnan(recorded) and abs(recorded - cost) > _allowance(0.0, rec, cost):
                 lines.append(f"{neg.cell(j, 'break_even_cost')}: break_even_cost of '{name}' is {recorded:,.2f}, but "
                              f"the re-solve at {price:,.4f} gives {cost:,.2f}")
-            checked.append(f"{name} at {price:,.2f} costs {cost:,.0f} (base {b:,.0f}, within {tol + slack:,.2f})")
+            checked.append(f"{_names([name])} at {price:,.2f} costs {cost:,.0f} (base {b:,.0f}, within "
+                           f"{tol + slack:,.2f})")
         else:
             if cost > b + tol:
                 lines.append(f"{neg.cell(j, col)}: break_even_at_least of '{name}' is {price:,.4f}, but re-solved at "
                              f"that price it costs {cost:,.2f}, more than the re-solved base's {b:,.2f}")
-            checked.append(f"{name} at {price:,.2f} (at least) costs {cost:,.0f} <= base")
+            checked.append(f"{_names([name])} at {price:,.2f} (at least) costs {cost:,.0f} <= base")
     step(f"break-even: {len(be)} price{'s' if len(be) != 1 else ''} re-solved: " + "; ".join(checked), lines,
          "break-even prices", name="break-even", figures={"checked": len(be)})
 

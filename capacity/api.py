@@ -75,7 +75,8 @@ def plan(
     with _timed(timings, "build_s", progress, "building the model"):
         built = build_model(inputs)
     with _timed(timings, "solve_s", progress, f"solving with HiGHS ({_size_text(built)})"):
-        result = solve(built, mip_gap=mip_gap, time_limit=time_limit, threads=threads, progress=progress)
+        result = solve(built, mip_gap=mip_gap, time_limit=time_limit, threads=threads, progress=progress,
+                       release=True)
     res = PlanResult(status=result.status, exit_code=STATUS_EXIT.get(result.status, EXIT_NO_SOLUTION), output=None,
                      inputs=inputs, built=built, solve=result, warnings=warnings, timings=timings, raw=raw)
     if result.status not in ("optimal", "feasible"):

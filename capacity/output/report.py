@@ -184,13 +184,22 @@ def write_report(
     tables = _TableNames()
     for b in blocks:  # sheets for reading come first (read_me_first)
         write_block_sheet(book, b, styles)
-    sheet_class = _worksheet_class()
+    from capacity.output.report_fast import fast_sheet, worksheet_class
+
+    sheet_class = worksheet_class(_worksheet_class())
     for plan in plans:
         ws = book.add_worksheet(plan.name, worksheet_class=sheet_class)
+        # a large tidy sheet: its data rows are written from the arrays when the book is saved
+        fast = fast_sheet(plan.frame, plan.spec, styles, (plan.part - 1) * (MAX_ROWS - 1))
         _write_table(ws, plan.frame, plan.spec.formats, plan.spec.row_formats, styles,
-                     tables.new(plan.name), plan.note, as_table=not plan.spec.filter)
+                     tables.new(plan.name), plan.note, as_table=not plan.spec.filter, cells=fast is None)
         _sheet_extras(ws, plan)
-        _write_formulas(ws, plan, styles)
+        if fast is None:
+            _write_formulas(ws, plan, styles)
+        else:
+            ws.fast_rows = fast
+            fast.register(ws)
+            ws._check_dimensions(plan.frame.shape[0], plan.frame.shape[1] - 1)
     for g in grids:
         _write_grid(book.add_worksheet(g.name), g, styles)
     if charts:
@@ -362,16 +371,18 @@ class _TableNames:
 
 
 def _write_table(ws, frame: pd.DataFrame, formats: dict[str, str], row_formats: dict[str, str],
-                 styles: Styles, table_name: str, note: str, as_table: bool = True) -> None:
+                 styles: Styles, table_name: str, note: str, as_table: bool = True, cells: bool = True) -> None:
     """One tidy table; an Excel table unless it is too large or ``as_table`` is False (a preset filter
-    needs a sheet autofilter: Excel tables keep their filter state elsewhere)."""
+    needs a sheet autofilter: Excel tables keep their filter state elsewhere). ``cells=False``: the
+    data cells are written elsewhere (report_fast.py), only the header, widths and table here."""
     headers = table_headers(frame.columns)
     n_rows, n_cols = frame.shape
     names = [str(c) for c in frame.columns]
     for j in range(n_cols):
         series = frame.iloc[:, j]
         writer, fmt_name = column_writer(ws, series, j, formats.get(names[j]), styles)
-        writer(1)
+        if cells:
+            writer(1)
         ws.set_column(j, j, column_width(series, headers[j], fmt_name))
     if row_formats and n_cols >= 2:
         # Key/value rows: the key column picks the format of the other cells.

@@ -1,0 +1,256 @@
+"""Large tidy sheets written from their arrays (a part of :mod:`capacity.output.report`).
+
+XlsxWriter stores every cell as an object and writes it back out one call at
+a time; for the plan, work, coverage and shadow-price sheets of a national
+run (millions of cells) that is most of the write. Here the data rows of such
+a sheet are turned into the worksheet's XML column by column, in blocks of
+rows, when the workbook is saved: each column's values once as a list, the
+distinct strings (ids, words) and dates once each, then one text per cell.
+The cells are those XlsxWriter writes for the same calls (the same number
+text ``%.16G``, shared strings, the column's format, booleans, dates as
+serial numbers, a live formula with its cached value written as ``str``),
+so the workbook reads back the same cell for cell; the header row, the
+table, filters, comments and widths are still XlsxWriter's.
+
+A sheet takes this way only when every column is one of: numbers, booleans,
+text (pandas strings or Python ``str`` objects), dates (Python dates) and
+when its formulas have numeric cached values; anything else keeps the
+per-cell writer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+import pandas as pd
+
+from capacity.output.report_cells import escape_text, as_text, is_missing
+
+#: a tidy sheet of at least this many cells is written from its arrays
+FAST_MIN_CELLS = 20_000
+#: rows of XML built at once (bounds the memory the text takes)
+CHUNK_ROWS = 20_000
+_MAX_STRING = 32_767
+_XML_SPECIAL = re.compile(r"[&<>]")
+
+
+def _col_letter(j: int) -> str:
+    s = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _escape(s: str) -> str:
+    if _XML_SPECIAL.search(s):
+        s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return s
+
+
+class _Column:
+    """One column: ``kind`` num | str | bool | date, its values and format, its formulas."""
+
+    __slots__ = ("j", "letter", "kind", "values", "codes", "uniques", "fmt", "formulas", "empty_fmt")
+
+    def __init__(self, j, kind, fmt):
+        self.j, self.letter, self.kind, self.fmt = j, _col_letter(j), kind, fmt
+        self.values = self.codes = self.uniques = self.formulas = None
+        self.empty_fmt = False
+
+
+def plan_columns(frame: pd.DataFrame, formats: dict, styles, formulas: dict, offset: int):
+    """The columns of ``frame`` for the fast writer, or None when one needs the per-cell writer.
+
+    ``formats``/``styles`` as for :func:`capacity.output.report_cells.column_writer`;
+    ``formulas``: SheetSpec.formulas; ``offset``: the frame's first row in them (split sheets)."""
+    names = [str(c) for c in frame.columns]
+    cols = []
+    for j in range(frame.shape[1]):
+        series = frame.iloc[:, j]
+        fmt_name = formats.get(names[j])
+        kind = series.dtype.kind
+        if fmt_name is None and kind == "M":
+            fmt_name = "date"
+        if kind == "M":
+            return None   # numpy datetimes: the per-cell writer (not in the large sheets)
+        fmt = styles.get(fmt_name)
+        if fmt_name == "text":
+            col = _text_column(j, series, fmt, text=True, date_fmt=None)
+        elif kind == "b":
+            col = _Column(j, "bool", fmt)
+            col.values = series.tolist()
+        elif kind in "iuf":
+            col = _Column(j, "num", fmt)
+            if isinstance(series.dtype, np.dtype):   # as the per-cell writer: ints stay ints
+                col.values = series.tolist()
+            else:
+                col.values = series.to_numpy(dtype=float, na_value=np.nan).tolist()
+        else:
+            col = _text_column(j, series, fmt, text=False, date_fmt=styles.get("date"))
+        if col is None:
+            return None
+        f = formulas.get(names[j])
+        if f is not None:
+            if col.kind != "num":
+                return None
+            col.formulas = list(f)[offset: offset + len(frame)]
+        cols.append(col)
+    return cols
+
+
+def _text_column(j, series, fmt, text: bool, date_fmt):
+    """A text column (pandas strings or objects): distinct values once, then codes."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    uniques = list(uniques)
+    if text:   # format "text": every value written as text
+        out = [escape_text(v if isinstance(v, str) else as_text(v)) for v in uniques]
+        kinds = {"str"}
+    else:
+        kinds = set()
+        out = []
+        for v in uniques:
+            if type(v) is str:
+                kinds.add("str")
+                out.append(escape_text(v))
+            elif isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+                kinds.add("date")
+                out.append(v)
+            elif is_missing(v):
+                kinds.add("missing")
+                out.append(None)
+            else:
+                return None
+        kinds.discard("missing")
+        if len(kinds) > 1:
+            return None
+    kind = kinds.pop() if kinds else "str"
+    col = _Column(j, kind, (fmt or date_fmt) if kind == "date" else fmt)   # as write_any formats a date
+    if kind == "str":
+        if any(s is not None and len(s) > _MAX_STRING // 2 for s in out):
+            return None   # long text: XlsxWriter's UTF-16 length check and truncation
+    elif any(v is not None and v < dt.date(1900, 3, 1) for v in out):
+        return None   # Excel's 1900 leap-year quirk: the per-cell writer
+    col.codes = codes
+    col.uniques = out
+    return col
+
+
+class FastRows:
+    """The data rows of one sheet, written into its XML when the workbook is saved."""
+
+    def __init__(self, columns, n_rows: int):
+        self.columns = columns
+        self.n_rows = n_rows
+
+    def register(self, ws) -> None:
+        """Put the distinct strings in the workbook's shared string table (before it is saved:
+        XlsxWriter freezes the table when it starts saving)."""
+        sst = ws.str_table
+        for c in self.columns:
+            if c.kind != "str":
+                continue
+            idx = []
+            counts = np.bincount(c.codes[c.codes >= 0], minlength=len(c.uniques)) if len(c.uniques) else []
+            for s, k in zip(c.uniques, counts):
+                if s is None or k == 0:
+                    idx.append(None)
+                    continue
+                idx.append(sst._get_shared_string_index(s))
+                sst.count += int(k) - 1
+            c.uniques = [None if i is None else str(i) for i in idx]
+
+    def write(self, ws) -> None:
+        """Write rows 2..n+1 into ``ws``'s XML file handle (called inside <sheetData>)."""
+        fh = ws.fh
+        cols = self.columns
+        for c in cols:   # the format index of each column (known once the book is being saved)
+            c.empty_fmt = "" if c.fmt is None else f' s="{c.fmt._get_xf_index()}"'
+            if c.kind == "date":   # Excel serial numbers, by XlsxWriter's own conversion
+                c.uniques = [None if v is None else ws._convert_date_time(v) for v in c.uniques]
+        n = self.n_rows
+        for start in range(0, n, CHUNK_ROWS):
+            stop = min(n, start + CHUNK_ROWS)
+            rows = [str(r) for r in range(start + 2, stop + 2)]
+            texts = [self._cells(c, start, stop, rows) for c in cols]
+            out = []
+            for r, cells in zip(rows, zip(*texts)):
+                body = "".join(cells)
+                if body:
+                    out.append(f'<row r="{r}">{body}</row>')
+            fh.write("".join(out))
+
+    @staticmethod
+    def _cells(c: _Column, start: int, stop: int, rows: list) -> list:
+        L, S = c.letter, c.empty_fmt
+        if c.kind == "num":
+            vals = c.values[start:stop]
+            if c.formulas is None:
+                return [f'<c r="{L}{r}"{S}><v>{v:.16G}</v></c>' if v == v else ""
+                        for r, v in zip(rows, vals)]
+            fs = c.formulas[start:stop]
+            out = []
+            for r, v, f in zip(rows, vals, fs):
+                if v != v:
+                    out.append("")
+                elif f:
+                    if f.startswith("="):
+                        f = f[1:]
+                    out.append(f'<c r="{L}{r}"{S}><f>{_escape(f)}</f><v>{v}</v></c>')
+                else:
+                    out.append(f'<c r="{L}{r}"{S}><v>{v:.16G}</v></c>')
+            return out
+        if c.kind == "bool":
+            return ["" if is_missing(v) else f'<c r="{L}{r}"{S} t="b"><v>{1 if v else 0}</v></c>'
+                    for r, v in zip(rows, c.values[start:stop])]
+        u = c.uniques
+        codes = c.codes[start:stop].tolist()
+        if c.kind == "str":
+            return [f'<c r="{L}{r}"{S} t="s"><v>{u[k]}</v></c>' if k >= 0 else ""
+                    for r, k in zip(rows, codes)]
+        # dates
+        return [f'<c r="{L}{r}"{S}><v>{u[k]:.16G}</v></c>' if k >= 0 and u[k] is not None else ""
+                for r, k in zip(rows, codes)]
+
+
+def fast_sheet(frame: pd.DataFrame, spec, styles, offset: int):
+    """A :class:`FastRows` for this sheet part, or None (the per-cell writer)."""
+    n_rows, n_cols = frame.shape
+    if n_rows * n_cols < FAST_MIN_CELLS or spec.row_formats or spec.filter:
+        return None
+    cols = plan_columns(frame, spec.formats, styles, spec.formulas, offset)
+    if cols is None:
+        return None
+    for c in cols:
+        if c.formulas is not None and any(f and not isinstance(f, str) for f in c.formulas):
+            return None
+    return FastRows(cols, n_rows)
+
+
+def worksheet_class(base):
+    """``base`` (XlsxWriter's worksheet class, or a subclass) writing a :class:`FastRows` inside
+    its <sheetData> after the cells XlsxWriter holds (the header row)."""
+
+    class _Sheet(base):
+        fast_rows = None
+
+        def _write_sheet_data(self):
+            if self.fast_rows is None:
+                return super()._write_sheet_data()
+            self._xml_start_tag("sheetData")
+            top = self.dim_rowmax
+            self.dim_rowmax = 0          # XlsxWriter's own rows: the header
+            try:
+                self._write_rows()
+            finally:
+                self.dim_rowmax = top
+            self.fast_rows.write(self)
+            self._xml_end_tag("sheetData")
+
+    return _Sheet
+
+
+__all__ = ["FAST_MIN_CELLS", "FastRows", "fast_sheet", "worksheet_class"]

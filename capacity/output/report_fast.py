@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.output.report_cells import escape_text, as_text, is_missing
+from capacity.io.errors import col_letter
 
 #: a tidy sheet of at least this many cells is written from its arrays
 FAST_MIN_CELLS = 20_000
@@ -36,13 +37,7 @@ _MAX_STRING = 32_767
 _XML_SPECIAL = re.compile(r"[&<>]")
 
 
-def _col_letter(j: int) -> str:
-    s = ""
-    j += 1
-    while j:
-        j, r = divmod(j - 1, 26)
-        s = chr(65 + r) + s
-    return s
+_col_letter = col_letter  # the one copy (capacity/io/errors.py)
 
 
 def _escape(s: str) -> str:

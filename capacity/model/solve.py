@@ -324,6 +324,7 @@ def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float 
     stats = dict(built.stats)
     stats.update(binaries=sum(not v.fixed for v in built.var_objs["y"]), solver_version=highs_version())
     if built.trivially_infeasible:
+        stats["solve_path"] = "no solve: rows that no variable can meet"
         return _trivially_infeasible(built, stats)
     clock = _Clock(st.time_limit_s if time_limit is None else time_limit)
     t0 = time.perf_counter()

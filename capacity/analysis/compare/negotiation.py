@@ -142,8 +142,7 @@ class BreakEven:
             rates = [float(x) for x in self.inputs.contracts["cost_per_fte_week"]] + \
                     [float(x) for x in self.inputs.sources["cost_per_fte_week"]]
             p = max(rates + [100.0])
-        top = S.SHEETS_BY_NAME["contracts"].columns[
-            S.SHEETS_BY_NAME["contracts"].column_names.index("cost_per_fte_week")].max_value
+        top = S.SHEETS_BY_NAME["contracts"].column("cost_per_fte_week").max_value
         return min(CAP_MULTIPLE * p, top) if top else CAP_MULTIPLE * p
 
     def method(self) -> str:

@@ -29,6 +29,8 @@ from typing import Any
 
 import pandas as pd
 
+from capacity.analysis.diagnose.text import names
+
 from . import glossary as G
 from .common import OK, CompareResult
 
@@ -80,10 +82,6 @@ def _contracts_of(row: dict) -> list[str]:
     return [k.split(":", 1)[1] for k in row if str(k).startswith("signed:")]
 
 
-def _and(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
 def _contracts(comp: pd.DataFrame) -> list[str]:
     return [c.split(":", 1)[1] for c in comp.columns if c.startswith("signed:")]
 
@@ -115,8 +113,7 @@ def read_comparison(path) -> pd.DataFrame:
     from capacity.output.report_cells import unescape_text
 
     frame = pd.read_excel(path, sheet_name="comparison", engine="openpyxl")
-    names = {h: G.name_of_header(h) or h for h in frame.columns}
-    frame = frame.rename(columns=names)
+    frame = frame.rename(columns={h: G.name_of_header(h) or h for h in frame.columns})
     for c in frame.columns:
         if frame[c].dtype == object:
             frame[c] = frame[c].map(lambda v: unescape_text(v) if isinstance(v, str) else v)
@@ -170,11 +167,6 @@ def _scope(res: CompareResult, rows: list[dict]) -> str:
             "(MIP gap 0), so the differences between rows are the changes' effect, not solver noise.")
 
 
-def _cash(r: dict):
-    parts = [r.get(p) for p in ("cost_fixed", "cost_contract_staff", "cost_regional_staff", "cost_onboarding")]
-    return sum(parts) if all(_is_num(p) for p in parts) else None
-
-
 def _base_section(res: CompareResult, base: dict, contracts: list[str], money: _Money, alpha: float) -> list:
     from capacity.output.report_blocks import bullet, heading, text
 
@@ -183,7 +175,7 @@ def _base_section(res: CompareResult, base: dict, contracts: list[str], money: _
         return out + [text(f"The base did not solve ({base.get('status')}: {base.get('message') or 'no plan'}); "
                            "no saving can be stated.")]
     out.append(text(
-        f"The base is expected to cost {money(base['expected_cost'])}: {money(_cash(base))} in cash (fixed contract "
+        f"The base is expected to cost {money(base['expected_cost'])}: {money(base.get('cash_cost'))} in cash (fixed contract "
         f"costs, staff and onboarding) and {money(base.get('cost_lost'))} of notional value of work left undone. "
         f"It completes {_pct(base.get('expected_completion_share'))} of the work. Its worst scenario is "
         f"{base.get('worst_scenario')}, at {money(base.get('worst_scenario_cost'))}; CVaR "
@@ -242,7 +234,7 @@ def _change_sentence(r: dict, money: _Money, base: dict) -> str:
                if still else "free to choose, the model does not sign it")
         instead = [k for k in _contracts_of(r) if k != c and r.get(f"signed:{k}") and not base.get(f"signed:{k}")]
         if instead:
-            how += f" and signs {_and(instead)} instead"
+            how += f" and signs {names(instead)} instead"
         head = (f"Signing {c} cost {amount} against leaving it an option" if s > 0 else
                 f"Signing {c} saved {amount} against leaving it an option")
         return f"{head} (variant {name}: {r.get('edits')}; {how})."
@@ -376,7 +368,7 @@ def _zero_flex_section(res: CompareResult, rows: list[dict], money: _Money) -> l
         if len(cs) == 1:
             out.append(bullet(f"The flexibility value of {cs[0]} is {money(0)}: {why}."))
         else:
-            out.append(bullet(f"The flexibility values of {_and(cs)} are {money(0)}; for each: {why}."))
+            out.append(bullet(f"The flexibility values of {names(cs)} are {money(0)}; for each: {why}."))
     others = [r["variant"] for r in rows if r.get("kind") == "builtin" and r["variant"].startswith("not signed:")]
     hint = (f" Their worth without the signed contract shows in variant {', '.join(others)}, where the model "
             "may sign them instead." if others else "")

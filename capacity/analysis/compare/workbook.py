@@ -78,12 +78,9 @@ def _fte(x) -> str:
     return "-" if not _is_num(x) else (f"{x:,.0f}" if abs(x - round(x)) < 1e-9 else f"{x:,.1f}")
 
 
-def _contracts_of(row: dict) -> list[str]:
-    return [k.split(":", 1)[1] for k in row if str(k).startswith("signed:")]
-
-
-def _contracts(comp: pd.DataFrame) -> list[str]:
-    return [c.split(":", 1)[1] for c in comp.columns if c.startswith("signed:")]
+def _contracts(columns) -> list[str]:
+    """The contracts of a comparison frame or row, from its signed:<c> columns, in order."""
+    return [str(k).split(":", 1)[1] for k in columns if str(k).startswith("signed:")]
 
 
 # ============================================================ the comparison sheet
@@ -232,7 +229,7 @@ def _change_sentence(r: dict, money: _Money, base: dict) -> str:
         still = r.get(f"signed:{c}")
         how = (f"free to choose, the model still signs it, at {_fte(r.get(f'committed_fte:{c}'))} FTE committed"
                if still else "free to choose, the model does not sign it")
-        instead = [k for k in _contracts_of(r) if k != c and r.get(f"signed:{k}") and not base.get(f"signed:{k}")]
+        instead = [k for k in _contracts(r) if k != c and r.get(f"signed:{k}") and not base.get(f"signed:{k}")]
         if instead:
             how += f" and signs {names(instead)} instead"
         head = (f"Signing {c} cost {amount} against leaving it an option" if s > 0 else
@@ -303,7 +300,8 @@ def _glance(rows: list[dict], currency: str, alpha: float) -> Any:
     """The comparison at a glance: a small table (in millions for large costs), the base first, then by saving."""
     from capacity.output.report_blocks import table
 
-    cur = G.currency_text(currency) + ("m" if _in_millions(rows) else "")
+    millions = _in_millions(rows)
+    cur = G.currency_text(currency) + ("m" if millions else "")
     solved = sorted([r for r in rows[1:] if _solved(r)], key=lambda r: -(r.get("saving") or 0.0))
     order = rows[:1] + solved + [r for r in rows[1:] if not _solved(r)]
     cols = {"Variant": "variant", f"Expected cost ({cur})": "expected_cost",
@@ -314,7 +312,7 @@ def _glance(rows: list[dict], currency: str, alpha: float) -> Any:
     for h, k in cols.items():
         if k not in ("variant", "status", "expected_completion_share"):
             frame[h] = pd.to_numeric(frame[h], errors="coerce")
-    money = "money_m" if _in_millions(rows) else "money"
+    money = "money_m" if millions else "money"
     fmts = {h: ("share" if k == "expected_completion_share" else money) for h, k in cols.items()
             if k not in ("variant", "status")}
     return table(frame, fmts)
@@ -404,7 +402,6 @@ def _uncertainty_section(res: CompareResult, best: dict | None, money: _Money, a
         out.append(text("Not computed in this comparison (the wait-and-see and expected-value runs were not run)."))
     # the worst case and CVaR
     scen = _scenarios(res)
-    tail = 1.0 - alpha
     same = [r for r in rows if _solved(r) and _is_num(r.get("cvar")) and _is_num(r.get("worst_scenario_cost"))
             and abs(r["cvar"] - r["worst_scenario_cost"]) <= 1e-6 * max(1.0, abs(r["worst_scenario_cost"]))]
     solved = [r for r in rows if _solved(r)]
@@ -421,7 +418,6 @@ def _uncertainty_section(res: CompareResult, best: dict | None, money: _Money, a
     elif solved:
         out.append(bullet(text_cvar + f"It equals the worst scenario cost only where the worst scenario alone has "
                           f"probability of at least {G.tail_text(alpha)} ({len(same)} of {len(solved)} rows)."))
-    del tail
     return out
 
 

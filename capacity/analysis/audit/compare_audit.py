@@ -139,10 +139,6 @@ def _num(v) -> float:
     return math.nan
 
 
-def _yes(v):
-    return {"Yes": True, "No": False, True: True, False: False}.get(v, None)
-
-
 # ============================================================ differences
 class _Diffs:
     """Differences of one step, each naming its cell; counts the cells compared."""
@@ -314,7 +310,7 @@ def _edits_step(step: Report, tables: dict, raw_in, base, progress) -> dict:
             if str(chf["cell"].iat[j]) != c.cell:
                 problems.append(f"{ch.cell(j, 'cell')}: the edit of {c.id}:{c.column} lands on {c.cell}, not "
                                 f"{chf['cell'].iat[j]}")
-            if not _same(_blank(chf["old_value"].iat[j]), _blank(c.old_value)):
+            if not _same(chf["old_value"].iat[j], c.old_value):
                 problems.append(f"{ch.cell(j, 'old_value')}: old_value of '{name}' ({c.cell}) is "
                                 f"{fmt(chf['old_value'].iat[j])}, but the input's cell holds {fmt(c.old_value)}")
         label = V.full_label(edits)
@@ -325,7 +321,7 @@ def _edits_step(step: Report, tables: dict, raw_in, base, progress) -> dict:
         if inputs is not None and "value_read" in chf.columns:
             for j, c in zip(idx, made):
                 got = V.read_back(inputs, c)
-                if not _same(_blank(chf["value_read"].iat[j]), _blank(got)):
+                if not _same(chf["value_read"].iat[j], got):
                     problems.append(f"{ch.cell(j, 'value_read')}: value_read of '{name}' ({c.cell}) is "
                                     f"{fmt(chf['value_read'].iat[j])}, but the validated variant holds {fmt(got)}")
         if status == "invalid" and inputs is not None:
@@ -346,10 +342,6 @@ def _id(v) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return "" if v is None else str(v)
-
-
-def _blank(v):
-    return "" if v is None else v
 
 
 # ---- 4. figures from other cells ----------------------------------------------------
@@ -504,10 +496,16 @@ def sample(comp: pd.DataFrame, all_runs: bool = False) -> list[int]:
     return base + sorted(chosen)
 
 
+def _base_row(comp: Table) -> int | None:
+    """The base's row of the comparison (None without one)."""
+    names = [str(v) for v in comp.frame["variant"]]
+    return names.index("base") if "base" in names else None
+
+
 def base_key(comp: Table) -> str:
     """The record key of the base's re-solve (its comparison row)."""
-    names = [str(v) for v in comp.frame["variant"]]
-    return f"row:{names.index('base')}" if "base" in names else "row:base"
+    i = _base_row(comp)
+    return f"row:{i}" if i is not None else "row:base"
 
 
 def _kind_code(words) -> str:
@@ -519,7 +517,8 @@ def _kind_code(words) -> str:
 def _resolve_step(step: Report, tables: dict, base, variants: dict, rows: list[int], alpha: float, all_runs: bool,
                   workers, progress) -> dict:
     """Re-solve the sampled rows (and with --all the WS, EV and EEV runs and every break-even price);
-    compare their figures. Returns {'rows': {row: record}, 'be': {row: (price, record, what)}, ...}."""
+    compare their figures. Returns {'records': {job key: record}, 'be': {job key: (comparison row,
+    negotiation row, contract, price, column)}}."""
     from dataclasses import replace
 
     from capacity.analysis.compare.execute import run_jobs
@@ -565,12 +564,10 @@ def _resolve_step(step: Report, tables: dict, base, variants: dict, rows: list[i
     progress(f"re-solving {len(jobs)} runs")
     records, _, _ = run_jobs(jobs, follow, workers=workers, progress=progress)
     d = _Diffs()
-    allow = {}
     for i in rows:
         rec = records.get(f"row:{i}")
-        if rec is None:
-            continue
-        allow[i] = _compare_row(d, tables, i, rec, records.get(base_key(comp)), alpha)
+        if rec is not None:
+            _compare_row(d, tables, i, rec, records.get(base_key(comp)))
     _compare_measures(d, tables, records, rows, base, all_runs)
     solved_rows = [names[i] for i in rows if f"row:{i}" in records]
     extra = " and each scenario alone, the expected-value problem and the EEV" if all_runs else ""
@@ -586,7 +583,7 @@ def _resolve_step(step: Report, tables: dict, base, variants: dict, rows: list[i
     if skipped:
         step.note(f"not re-solved: {_names(skipped)} (no valid input to solve: recorded invalid or not run)",
                   "not solvable")
-    return {"records": records, "be": be, "allow": allow}
+    return {"records": records, "be": be}
 
 
 def _names(names: list[str]) -> str:
@@ -598,8 +595,8 @@ def _allowance(gap: float, rec: dict, value: float) -> float:
     return (gap + float(rec.get("gap") or 0.0) + OBJ_TOL) * max(1.0, abs(value))
 
 
-def _compare_row(d: _Diffs, tables: dict, i: int, rec: dict, base_rec: dict | None, alpha: float) -> float:
-    """The figures of one re-solved comparison row against the workbook's; returns the expected cost's allowance."""
+def _compare_row(d: _Diffs, tables: dict, i: int, rec: dict, base_rec: dict | None) -> None:
+    """The figures of one re-solved comparison row against the workbook's."""
     from capacity.analysis.compare.negotiation import _per_used
 
     comp, sc, neg, cu = (tables[n] for n in ("comparison", "scenario_costs", "negotiation", "contract_use"))
@@ -608,7 +605,7 @@ def _compare_row(d: _Diffs, tables: dict, i: int, rec: dict, base_rec: dict | No
     what = "the re-solve"
     d.text(comp, i, "status", rec.get("status"), what)
     if rec.get("status") not in OK:
-        return 0.0
+        return
     z = float(rec["objective"])
     gap = _num(cf["mip_gap"].iat[i]) if "mip_gap" in cf.columns else 0.0
     gap = 0.0 if math.isnan(gap) else gap
@@ -616,7 +613,7 @@ def _compare_row(d: _Diffs, tables: dict, i: int, rec: dict, base_rec: dict | No
     d.number(comp, i, "expected_cost", z, what, rel=0.0, absolute=allowed)
     if base_rec is not None and base_rec.get("status") in OK and name != "base":
         b = float(base_rec["objective"])
-        bi = int(base_key(comp).split(":")[1]) if base_key(comp) != "row:base" else 0
+        bi = _base_row(comp)
         bgap = _num(cf["mip_gap"].iat[bi]) if "mip_gap" in cf.columns else 0.0
         both = allowed + _allowance(0.0 if math.isnan(bgap) else bgap, base_rec, b)
         d.number(comp, i, "saving", b - z, "the re-solved base's expected cost minus the re-solved row's", rel=0.0,
@@ -686,7 +683,6 @@ def _compare_row(d: _Diffs, tables: dict, i: int, rec: dict, base_rec: dict | No
             paid_rate, used_rate = _per_used(cr)
             d.number(cu, j, "price_paid_per_fte_week", paid_rate, what, rel=FIGURE_REL_TOL)
             d.number(cu, j, "cost_per_fte_week_used", used_rate, what, rel=FIGURE_REL_TOL)
-    return allowed
 
 
 def _compare_measures(d: _Diffs, tables: dict, records: dict, rows: list[int], base, all_runs: bool) -> None:
@@ -796,12 +792,11 @@ def _break_even_step(step: Report, tables: dict, fresh: dict, rows: list[int]) -
 def _objective(comp: Table, fresh: dict):
     from capacity.analysis.audit.steps import ObjectiveGap
 
-    key = base_key(comp)
-    rec = fresh["records"].get(key, {})
+    bi = _base_row(comp)
+    rec = fresh["records"].get(f"row:{bi}", {})
     cf = comp.frame
-    if rec.get("status") not in OK or key == "row:base":
+    if bi is None or rec.get("status") not in OK:
         return None
-    bi = int(key.split(":")[1])
     reported = _num(cf["expected_cost"].iat[bi])
     if math.isnan(reported):
         return None

@@ -132,11 +132,11 @@ def compare(
     started = dt.datetime.now().astimezone()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    input_path, output, raw, base, warnings, from_file = _open(input_path, output, list(vary or []), variants,
-                                                               progress)
+    input_path, output, raw, base, warnings, asked, from_file = _open(input_path, output, list(vary or []),
+                                                                      variants, progress)
     timings["read_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    plan = _variant_jobs(raw, base, list(vary or []), from_file, cvar, flex=flex, stochastic=stochastic,
+    plan = _variant_jobs(raw, base, asked, from_file, cvar, flex=flex, stochastic=stochastic,
                          builtin=builtin, progress=progress)
     timings["variants_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -155,7 +155,8 @@ def compare(
 
 
 def _open(input_path, output, vary: list[str], variants, progress: Progress):
-    """Check the options and the output path, read the input once and validate the base."""
+    """Check the options and the output path, read the input once and validate the base; the --vary
+    variants, parsed once."""
     from capacity.io import safety
     from capacity.io.output_paths import default_output
     from capacity.analysis import variants as V
@@ -163,7 +164,7 @@ def _open(input_path, output, vary: list[str], variants, progress: Progress):
     from capacity.io.reader import read_workbook
     from capacity.io.validate import validate_raw
 
-    V.vary_variants(vary)  # syntax first: nothing is read or written for a bad option
+    asked = V.vary_variants(vary)  # syntax first: nothing is read or written for a bad option
     input_path = Path(input_path)
     default = default_output(input_path, "compare")
     output = Path(output) if output is not None else default
@@ -180,16 +181,16 @@ def _open(input_path, output, vary: list[str], variants, progress: Progress):
     V.check_targets(raw, vary)
     from_file = V.variants_file(variants, raw) if variants is not None else []
     warnings = [str(i) for i in issues]
-    return input_path, output, raw, base, warnings, from_file
+    return input_path, output, raw, base, warnings, asked, from_file
 
 
-def _variant_jobs(raw, base: Inputs, vary: list[str], from_file: list, alpha: float, *, flex: bool,
+def _variant_jobs(raw, base: Inputs, asked: list, from_file: list, alpha: float, *, flex: bool,
                   stochastic: bool, builtin: bool = False, progress: Progress = quiet) -> _Plan:
-    """The base, the stochastic runs and every variant (--vary, --variants file, experiments sheet,
-    built-in, flexibility) as jobs."""
+    """The base, the stochastic runs and every variant (``asked``: the --vary variants; the --variants
+    file, the experiments sheet, built-in, flexibility) as jobs."""
     from capacity.analysis import variants as V
 
-    variants = V.vary_variants(vary)
+    variants = list(asked)
     taken = {"base"} | {v.name for v in variants}
     for extra in (from_file, V.experiment_variants(raw)):
         for v in extra:

@@ -95,7 +95,8 @@ class Matrix:
     def nnz(self) -> int:
         return int(len(self.value))
 
-    def lp(self, integrality: bool) -> highspy.HighsLp:
+    def lp(self) -> highspy.HighsLp:
+        """The LP (integrality is set on the instance: :meth:`HighsModel.set_integrality`)."""
         lp = highspy.HighsLp()
         lp.num_col_ = self.n_cols
         lp.num_row_ = self.n_rows
@@ -111,9 +112,6 @@ class Matrix:
         lp.a_matrix_.start_ = self.start
         lp.a_matrix_.index_ = self.index
         lp.a_matrix_.value_ = self.value
-        if integrality and self.integer.any():
-            lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                               for i in self.integer.tolist()]
         return lp
 
 
@@ -314,7 +312,6 @@ class Run:
     status_text: str
     has_solution: bool
     objective: float | None
-    mip_nodes: int
     mip_dual_bound: float | None
     seconds: float
     iterations: int
@@ -330,7 +327,7 @@ class HighsModel:
         self.every = PROGRESS_EVERY if every is None else every
         self._latest: dict = {}
         self._log: dict = {}
-        st = self.h.passModel(mat.lp(integrality=False))
+        st = self.h.passModel(mat.lp())
         if st == highspy.HighsStatus.kError:
             raise RuntimeError("HiGHS refused the model (passModel)")
         for k, v in LP_OPTIONS.items():
@@ -429,9 +426,8 @@ class HighsModel:
         info = h.getInfo()
         has = info.primal_solution_status == 2
         obj = float(info.objective_function_value) if has else None
-        nodes = int(info.mip_node_count)
-        bound = None if nodes == -1 else float(info.mip_dual_bound)
-        return Run(ms, h.modelStatusToString(ms), has, obj, nodes, bound, seconds,
+        bound = None if int(info.mip_node_count) == -1 else float(info.mip_dual_bound)
+        return Run(ms, h.modelStatusToString(ms), has, obj, bound, seconds,
                    int(info.simplex_iteration_count))
 
     # solution by position

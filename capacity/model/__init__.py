@@ -163,19 +163,17 @@ def elastic_violations(built: BuiltModel, tol: float = 1e-6) -> pd.DataFrame:
     levels (names of the key), slack (> tol; for an equality, |le - ge|).
     """
     recs = []
-    m = built.model
     start = {b.key: (b.start, b.n) for b in built.column_blocks}
-    for fam in built.families:
+    # the last solve's column values; none before a solve (solve() sets them, nothing loads values
+    # into the Pyomo variables): no positive slack then
+    fams = built.families if built.x is not None else []
+    for fam in fams:
         if not fam.slack:
             continue
         tot = None
         for sname in fam.slack:
-            if built.x is not None:   # the last solve's column values (matrix route)
-                s0, n = start[f"{fam.block}.{sname}"]
-                vals = built.x[s0:s0 + n]
-            else:
-                sv = m.component(fam.block).component(sname)
-                vals = np.array([0.0 if v.value is None else v.value for v in sv.values()])
+            s0, n = start[f"{fam.block}.{sname}"]
+            vals = built.x[s0:s0 + n]
             tot = vals if tot is None else tot + vals
         for i in np.nonzero(tot > tol)[0]:
             recs.append({"family": f"{fam.block}.{fam.name}", "equation": fam.eq,

@@ -200,10 +200,11 @@ class _Clock:
         h.set_options(time_limit=INF if left is None else left)
 
 
-def _open(built: BuiltModel, stats: dict, threads, progress):
-    """Compile ``built`` and pass it to a new HiGHS instance."""
+def _open(built: BuiltModel, stats: dict, threads, progress, mat=None):
+    """Compile ``built`` (unless ``mat`` is its matrix already) and pass it to a new HiGHS instance."""
     t0 = time.perf_counter()
-    mat = compile_matrix(built)
+    if mat is None:
+        mat = compile_matrix(built)
     stats["compile_s"] = time.perf_counter() - t0
     hm = HighsModel(mat, progress=progress)
     stats["load_s"] = time.perf_counter() - t0
@@ -309,7 +310,7 @@ def _lp_first(hm: HighsModel, clock: _Clock, mip_gap: float, want_duals: bool, s
 
 def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float | None = None,
           threads: int | None = None, duals: bool = True, _explain: bool = True,
-          progress=None, release: bool = False) -> SolveResult:
+          progress=None, release: bool = False, _matrix=None) -> SolveResult:
     """Solve ``built`` with HiGHS; defaults from ``inputs.settings``.
 
     ``progress``: a function of one line of text, called every few seconds
@@ -318,7 +319,7 @@ def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float 
     objects (``built.model`` becomes None; the index frames, families and
     the solution stay), so that the peak is not Pyomo's objects and HiGHS's
     together (``plan`` does this; nothing after its solve reads the Pyomo
-    model)."""
+    model). ``_matrix``: ``built``'s matrix when the caller has compiled it already."""
     st = built.inputs.settings
     mip_gap = st.mip_gap if mip_gap is None else mip_gap
     stats = dict(built.stats)
@@ -329,7 +330,7 @@ def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float 
     clock = _Clock(st.time_limit_s if time_limit is None else time_limit)
     t0 = time.perf_counter()
     try:
-        mat, hm = _open(built, stats, threads, progress)
+        mat, hm = _open(built, stats, threads, progress, _matrix)
         if release:
             _release(built, stats)
         status, term, objective, bound, xm, row_dual = _lp_first(hm, clock, float(mip_gap), duals, stats)
@@ -429,11 +430,14 @@ def explain_infeasibility(built: BuiltModel, *, time_limit=None, threads=None,
     optimum as from :func:`capacity.model.elastic_violations`).
     """
     el = build_model(built.inputs, fixed=built.fixed, elastic=True)
-    res = solve(el, time_limit=time_limit, threads=threads, duals=False, _explain=False)
+    try:   # once: the elastic solve and the deletion filter's instance
+        mat = compile_matrix(el)
+    except Exception:   # as a failed elastic solve: no explanation
+        return [], None
+    res = solve(el, time_limit=time_limit, threads=threads, duals=False, _explain=False, _matrix=mat)
     if res.objective is None:
         return [], None
     viol = elastic_violations(el)
-    mat = compile_matrix(el)
     hm = HighsModel(mat)
     hm.set_options(mip_rel_gap=1e-4)
     _use_threads(hm, threads)

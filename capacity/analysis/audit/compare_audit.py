@@ -54,8 +54,11 @@ import pandas as pd
 from capacity.analysis.audit.diffs import Report, fmt
 from capacity.analysis.audit.read import COMPARE_SHEETS, Table
 from capacity.analysis.audit.steps import OBJ_TOL
+from capacity.analysis.compare.negotiation import SLOPE_EPS
+from capacity.analysis.compare.tables import CASH_PARTS, PART_COLUMNS
 from capacity.io.errors import col_letter, file_error
 from capacity.output.report_cells import unescape_text
+from capacity.output.results import COST_PARTS
 
 TABLES = ("comparison", "measures", "scenario_costs", "negotiation", "contract_use", "break_even_runs",
           "inputs_changed", "run")
@@ -356,17 +359,16 @@ def _figures_step(step: Report, tables: dict, base, alpha: float) -> None:
     names = [str(v) for v in cf["variant"]]
     cost = {n: _num(c) for n, c in zip(names, cf["expected_cost"])}
     base_cost = cost.get("base", math.nan)
-    parts = [c for c in ("cost_fixed", "cost_contract_staff", "cost_regional_staff", "cost_onboarding", "cost_lost")
-             if c in cf.columns]
+    parts = [c for c in PART_COLUMNS if c in cf.columns]
     for i, n in enumerate(names):
         if math.isnan(cost[n]):
             continue
         d.number(comp, i, "saving", base_cost - cost[n], "the base's expected cost minus this row's", rel=rel,
                  of=(base_cost, cost[n]))
         vals = [_num(cf[p].iat[i]) for p in parts]
-        if len(parts) == 5 and not any(math.isnan(v) for v in vals):
-            d.number(comp, i, "cash_cost", sum(vals[:4]), "fixed + contract staff + regional staff + onboarding",
-                     rel=rel)
+        if len(parts) == len(PART_COLUMNS) and not any(math.isnan(v) for v in vals):
+            d.number(comp, i, "cash_cost", sum(v for p, v in zip(parts, vals) if p in CASH_PARTS),
+                     "fixed + contract staff + regional staff + onboarding", rel=rel)
             d.number(comp, i, "expected_cost", sum(vals), "the sum of the cost parts", rel=rel)
         rows = sc.frame[sc.frame["variant"] == n] if len(sc.frame) else sc.frame
         if len(rows):
@@ -383,8 +385,7 @@ def _figures_step(step: Report, tables: dict, base, alpha: float) -> None:
     if len(sc.frame):
         f = sc.frame
         for i in range(len(f)):
-            vals = [_num(f[c].iat[i]) for c in ("fixed", "contract_staff", "regional_staff", "onboarding",
-                                                "lost_value")]
+            vals = [_num(f[c].iat[i]) for c in COST_PARTS]
             d.number(sc, i, "total", sum(vals), "the sum of its parts", rel=rel)
     # negotiation
     if len(neg.frame):
@@ -458,11 +459,10 @@ def _figures_step(step: Report, tables: dict, base, alpha: float) -> None:
 
 
 def _per_fte_week(d: _Diffs, t: Table, i: int, cost: float, paid: float, used: float, rel: float) -> None:
-    eps = 1e-9
     if not math.isnan(cost):
-        d.number(t, i, "price_paid_per_fte_week", cost / paid if paid > eps else math.nan,
+        d.number(t, i, "price_paid_per_fte_week", cost / paid if paid > SLOPE_EPS else math.nan,
                  "contract_cost / paid_fte_weeks", rel=rel)
-        d.number(t, i, "cost_per_fte_week_used", cost / used if used > eps else math.nan,
+        d.number(t, i, "cost_per_fte_week_used", cost / used if used > SLOPE_EPS else math.nan,
                  "contract_cost / used_fte_weeks", rel=rel)
 
 
@@ -621,7 +621,7 @@ def _compare_row(d: _Diffs, tables: dict, i: int, rec: dict, base_rec: dict | No
     parts = rec.get("parts") or {}
     for p, v in parts.items():
         d.number(comp, i, p, v, what, rel=FIGURE_REL_TOL)
-    cash = [parts.get(p) for p in ("cost_fixed", "cost_contract_staff", "cost_regional_staff", "cost_onboarding")]
+    cash = [parts.get(p) for p in CASH_PARTS]
     if all(v is not None for v in cash):
         d.number(comp, i, "cash_cost", sum(cash), what, rel=FIGURE_REL_TOL)
     d.number(comp, i, "worst_scenario_cost", rec.get("worst"), what, rel=FIGURE_REL_TOL)
@@ -642,8 +642,7 @@ def _compare_row(d: _Diffs, tables: dict, i: int, rec: dict, base_rec: dict | No
             if j is None:
                 d.lines.append(f"scenario_costs: no row for '{name}', scenario {r['scenario']}")
                 continue
-            for col in ("probability", "fixed", "contract_staff", "regional_staff", "onboarding", "lost_value",
-                        "total", "completion_share"):
+            for col in ("probability", *COST_PARTS, "total", "completion_share"):
                 d.number(sc, j, col, r.get(col), what, rel=FIGURE_REL_TOL)
     by_c = {c["contract"]: c for c in rec.get("contracts") or []}
     # negotiation

@@ -42,6 +42,44 @@ def plan_small_example(folder):
     return inp, out
 
 
+def compare_small_example(folder, vary: str = "contracts:callco_block:min_term_weeks=2,4"):
+    """The small example compared as the command does (built-in variants, break-even prices) with one
+    --vary, in ``folder``: (input, output, CompareResult)."""
+    from capacity.analysis import compare
+
+    inp = folder / "s.xlsx"
+    write_example("small", inp)
+    out = folder / "c.xlsx"
+    res = compare.compare(inp, out, vary=[vary], workers=2, builtin=True, break_even=True)
+    assert res.exit_code == 0, res.message
+    return inp, out, res
+
+
+def write_inputs(inp, path):
+    """The factory's Inputs as an input workbook at ``path`` (the compare command reads files)."""
+    import pandas as pd
+
+    from capacity.io.workbook import write_input_workbook
+
+    st = inp.settings
+    tables = {"settings": {k: getattr(st, k) for k in ("start_date", "weeks", "hours_per_fte_week",
+                                                       "productive_share", "reveal_week", "currency", "mip_gap")}}
+    for name in ("regions", "scenarios", "work_types", "skills", "contracts"):
+        tables[name] = getattr(inp, name).reset_index()
+    src = inp.sources.reset_index()
+    tables["sources"] = [{"source": r.source, "kind": r.kind} if r.kind == "contractor" else r._asdict()
+                         for r in src.itertuples(index=False)]
+
+    def wide(frame, keys, value):
+        return (frame.pivot(index=keys, columns="week", values=value).reset_index() if len(frame)
+                else pd.DataFrame(columns=keys))
+
+    tables["availability"] = wide(inp.availability, ["source", "region"], "fte")
+    tables["demand"] = wide(inp.demand, ["scenario", "region"], "cases")
+    write_input_workbook(path, tables, weeks=st.weeks)
+    return path
+
+
 def locate(ref: str) -> tuple[str, int, int]:
     m = _REF.match(ref)
     assert m, ref

@@ -11,26 +11,19 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from capacity.analysis import compare as C
 from capacity.analysis.audit import audit
 from capacity.analysis.audit.compare_audit import SAMPLE, sample
 from capacity.analysis.audit.read import workbook_kind
 from capacity.cli import main
 from capacity.io.errors import InputError
-from capacity.io.examples import write_example
+from conftest import compare_small_example
 
 VARY = "contracts:callco_block:min_term_weeks=2,4"
 
 
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("cmp_audit")
-    inp = folder / "s.xlsx"
-    write_example("small", inp)
-    out = folder / "c.xlsx"
-    res = C.compare(inp, out, vary=[VARY], workers=2, builtin=True, break_even=True)   # as the command does
-    assert res.exit_code == 0, res.message
-    return inp, out, res
+    return compare_small_example(tmp_path_factory.mktemp("cmp_audit"), VARY)   # as the command does
 
 
 def _edited(out, tmp_path, sheet, find, column_header, delta=None, value=None):

@@ -16,15 +16,13 @@ import shutil
 import subprocess
 
 import openpyxl
-import pandas as pd
 import pytest
 
 from capacity.analysis import compare as C
 from capacity.analysis.compare import glossary as G
 from capacity.analysis.compare.tables import _cvar_reading
 from capacity.analysis.compare.workbook import read_comparison
-from capacity.io.examples import write_example
-from capacity.io.workbook import write_input_workbook
+from conftest import compare_small_example, write_inputs as _write
 from factory import make_inputs
 
 SMALL_VARY = "contracts:callco_block:min_term_weeks=2,4"
@@ -32,25 +30,7 @@ SMALL_VARY = "contracts:callco_block:min_term_weeks=2,4"
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("cw")
-    inp = folder / "s.xlsx"
-    write_example("small", inp)
-    res = C.compare(inp, folder / "c.xlsx", vary=[SMALL_VARY], workers=2, builtin=True, break_even=True)
-    assert res.exit_code == 0, res.message
-    return res
-
-
-def _write(inp, path):
-    st = inp.settings
-    tables = {"settings": {k: getattr(st, k) for k in ("start_date", "weeks", "hours_per_fte_week",
-                                                       "productive_share", "reveal_week", "currency", "mip_gap")}}
-    for name in ("regions", "scenarios", "work_types", "skills", "contracts"):
-        tables[name] = getattr(inp, name).reset_index()
-    tables["sources"] = [{"source": r.source, "kind": r.kind} for r in inp.sources.reset_index().itertuples()]
-    tables["availability"] = pd.DataFrame(columns=["source", "region"])
-    tables["demand"] = inp.demand.pivot(index=["scenario", "region"], columns="week", values="cases").reset_index()
-    write_input_workbook(path, tables, weeks=st.weeks)
-    return path
+    return compare_small_example(tmp_path_factory.mktemp("cw"), SMALL_VARY)[2]
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from capacity.analysis import variants as V
 from capacity.analysis.compare import negotiation as N
 from capacity.analysis.compare.workbook import read_comparison
 from capacity.cli import main
-from capacity.io.workbook import write_input_workbook
+from conftest import write_inputs as _write
 from factory import make_inputs
 
 H = 30.0
@@ -38,24 +38,6 @@ def _case(demand, **contract):
                        sources=[dict(source="agency", kind="contractor")],
                        skills=[dict(source="agency", work_type="case", minutes_per_task=60, success_rate=1)],
                        demand={("base", "R1"): demand}, contracts=[k])
-
-
-def _write(inp, path):
-    """The factory's Inputs as an input workbook (the compare command reads files)."""
-    st = inp.settings
-    tables = {"settings": {k: getattr(st, k) for k in ("start_date", "weeks", "hours_per_fte_week",
-                                                       "productive_share", "reveal_week", "currency", "mip_gap")}}
-    for name in ("regions", "scenarios", "work_types", "skills", "contracts"):
-        tables[name] = getattr(inp, name).reset_index()
-    src = inp.sources.reset_index()
-    tables["sources"] = [{"source": r.source, "kind": r.kind} if r.kind == "contractor" else r._asdict()
-                         for r in src.itertuples(index=False)]
-    wide = lambda frame, keys, value: (frame.pivot(index=keys, columns="week", values=value).reset_index()
-                                       if len(frame) else pd.DataFrame(columns=keys))
-    tables["availability"] = wide(inp.availability, ["source", "region"], "fte")
-    tables["demand"] = wide(inp.demand, ["scenario", "region"], "cases")
-    write_input_workbook(path, tables, weeks=st.weeks)
-    return path
 
 
 def _run(inp, tmp_path, *, vary=(), builtin=False, name="case", **kw):

@@ -26,18 +26,14 @@ import re
 import numpy as np
 import pandas as pd
 
-from capacity.output.report_cells import escape_text, as_text, is_missing
+from capacity.output.report_cells import MAX_CELL_CHARS, as_text, escape_text, is_missing
 from capacity.io.errors import col_letter
 
 #: a tidy sheet of at least this many cells is written from its arrays
 FAST_MIN_CELLS = 20_000
 #: rows of XML built at once (bounds the memory the text takes)
 CHUNK_ROWS = 20_000
-_MAX_STRING = 32_767
 _XML_SPECIAL = re.compile(r"[&<>]")
-
-
-_col_letter = col_letter  # the one copy (capacity/io/errors.py)
 
 
 def _escape(s: str) -> str:
@@ -52,7 +48,7 @@ class _Column:
     __slots__ = ("j", "letter", "kind", "values", "codes", "uniques", "fmt", "formulas", "empty_fmt")
 
     def __init__(self, j, kind, fmt):
-        self.j, self.letter, self.kind, self.fmt = j, _col_letter(j), kind, fmt
+        self.j, self.letter, self.kind, self.fmt = j, col_letter(j), kind, fmt
         self.values = self.codes = self.uniques = self.formulas = None
         self.empty_fmt = False
 
@@ -125,7 +121,7 @@ def _text_column(j, series, fmt, text: bool, date_fmt):
     kind = kinds.pop() if kinds else "str"
     col = _Column(j, kind, (fmt or date_fmt) if kind == "date" else fmt)   # as write_any formats a date
     if kind == "str":
-        if any(s is not None and len(s) > _MAX_STRING // 2 for s in out):
+        if any(s is not None and len(s) > MAX_CELL_CHARS // 2 for s in out):
             return None   # long text: XlsxWriter's UTF-16 length check and truncation
     elif any(v is not None and v < dt.date(1900, 3, 1) for v in out):
         return None   # Excel's 1900 leap-year quirk: the per-cell writer

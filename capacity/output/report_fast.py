@@ -21,7 +21,6 @@ per-cell writer.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import numpy as np
 import pandas as pd
@@ -33,14 +32,6 @@ from capacity.io.errors import col_letter
 FAST_MIN_CELLS = 20_000
 #: rows of XML built at once (bounds the memory the text takes)
 CHUNK_ROWS = 20_000
-_XML_SPECIAL = re.compile(r"[&<>]")
-
-
-def _escape(s: str) -> str:
-    if _XML_SPECIAL.search(s):
-        s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return s
-
 
 class _Column:
     """One column: ``kind`` num | str | bool | date, its values and format, its formulas."""
@@ -166,7 +157,7 @@ class FastRows:
         for start in range(0, n, CHUNK_ROWS):
             stop = min(n, start + CHUNK_ROWS)
             rows = [str(r) for r in range(start + 2, stop + 2)]
-            texts = [self._cells(c, start, stop, rows) for c in cols]
+            texts = [self._cells(c, start, stop, rows, ws._escape_data) for c in cols]
             out = []
             for r, cells in zip(rows, zip(*texts)):
                 body = "".join(cells)
@@ -175,7 +166,9 @@ class FastRows:
             fh.write("".join(out))
 
     @staticmethod
-    def _cells(c: _Column, start: int, stop: int, rows: list) -> list:
+    def _cells(c: _Column, start: int, stop: int, rows: list, escape) -> list:
+        """The cells of column ``c`` in rows ``start``..``stop`` (``escape``: XlsxWriter's own XML
+        escaping of a formula, ``Worksheet._escape_data``)."""
         L, S = c.letter, c.empty_fmt
         if c.kind == "num":
             vals = c.values[start:stop]
@@ -190,7 +183,7 @@ class FastRows:
                 elif f:
                     if f.startswith("="):
                         f = f[1:]
-                    out.append(f'<c r="{L}{r}"{S}><f>{_escape(f)}</f><v>{v}</v></c>')
+                    out.append(f'<c r="{L}{r}"{S}><f>{escape(f)}</f><v>{v}</v></c>')
                 else:
                     out.append(f'<c r="{L}{r}"{S}><v>{v:.16G}</v></c>')
             return out

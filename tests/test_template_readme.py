@@ -29,20 +29,22 @@ def run(*args):
     return CliRunner().invoke(main, list(map(str, args)))
 
 
-@pytest.fixture(scope="module")
-def blank(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("blank") / "blank.xlsx"
-    r = run("template", out, "--weeks", "5")
+def _template(tmp_path_factory, name: str, *options) -> Path:
+    """``capacity template NAME.xlsx OPTIONS``, in a directory of its own."""
+    out = tmp_path_factory.mktemp(name) / f"{name}.xlsx"
+    r = run("template", out, *options)
     assert r.exit_code == 0, r.output
     return out
+
+
+@pytest.fixture(scope="module")
+def blank(tmp_path_factory) -> Path:
+    return _template(tmp_path_factory, "blank", "--weeks", "5")
 
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("small") / "small.xlsx"
-    r = run("template", out, "--example", "small")
-    assert r.exit_code == 0, r.output
-    return out
+    return _template(tmp_path_factory, "small", "--example", "small")
 
 
 def _rows(ws) -> list[list]:

@@ -76,8 +76,8 @@ from .execute import run_jobs
 from .negotiation import (NOTES, BreakEven, break_even_runs_table, contract_use_table, negotiation_table,
                           varied_contract)
 from .runs import Job, cvar, eev_job, measures, run_job, scenario_costs, stochastic_jobs
-from .tables import (_comparison, _run_sheet, _scenario_costs, _summary_text, inputs_changed_table, measures_table,
-                     write_compare_workbook)
+from .tables import _comparison, _run_sheet, _scenario_costs, _summary_text, inputs_changed_table, measures_table
+from .workbook import write_compare_workbook
 
 __all__ = ["CompareResult", "Job", "compare", "cvar", "eev_job", "measures", "measures_table", "run_job",
            "run_jobs", "scenario_costs", "stochastic_jobs", "write_compare_workbook"]

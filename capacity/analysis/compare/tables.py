@@ -1,4 +1,5 @@
-"""The comparison's tables and workbook: comparison, scenario costs, measures, run sheet."""
+"""The comparison's tables: comparison, scenario costs, measures, run sheet, the summary text (the workbook
+itself is :mod:`capacity.analysis.compare.workbook`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pandas as pd
 
 from capacity.io.inputs import Inputs
 
-from .common import OK, CompareResult
+from .common import OK
 from .negotiation import flex_reason
 
 CHANGE_COLUMNS = ["variant", "sheet", "cell", "id", "column", "old_value", "new_value", "value_read", "note"]
@@ -192,13 +193,6 @@ def _run_sheet(base: Inputs, base_rec: dict, started, command_line, timings, exe
 
 
 # ============================================================ output
-def write_compare_workbook(path, res: CompareResult, currency: str, alpha: float) -> None:
-    """The comparison workbook; its layout is :mod:`capacity.analysis.compare.workbook`."""
-    from .workbook import write_compare_workbook as write
-
-    write(path, res, currency, alpha)
-
-
 def _summary_text(comp: pd.DataFrame, meas: pd.DataFrame, currency: str, alpha: float,
                   negotiation: pd.DataFrame | None = None) -> str:
     def money(x):

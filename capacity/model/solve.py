@@ -222,6 +222,11 @@ def _fix_y(hm: HighsModel, y: np.ndarray) -> None:
     hm.set_bounds(hm.integer, r, r)
 
 
+def _y_off(y: np.ndarray) -> float:
+    """How far the y farthest from 0 or 1 is from it (0 when every y is integral)."""
+    return float(np.max(np.abs(y - np.round(y)))) if len(y) else 0.0
+
+
 def _free_y(hm: HighsModel) -> None:
     k = hm.integer
     hm.set_bounds(k, hm.mat.col_lower[k], hm.mat.col_upper[k])
@@ -255,7 +260,7 @@ def _lp_first(hm: HighsModel, clock: _Clock, mip_gap: float, want_duals: bool, s
         return st, _termination(relax), None, None, None, None
     x = hm.col_values()
     y = x[hm.integer]
-    off = float(np.max(np.abs(y - np.round(y)))) if len(y) else 0.0
+    off = _y_off(y)
     stats["relaxation_y_off"] = off
     if off == 0.0:
         stats["solve_path"] = PATH_INTEGRAL
@@ -406,8 +411,7 @@ def _feasible(hm: HighsModel, clock: _Clock) -> str:
     st = _run_status(relax)
     if st != "optimal" or len(hm.integer) == 0:
         return st
-    y = hm.col_values()[hm.integer]
-    if float(np.max(np.abs(y - np.round(y)))) == 0.0:
+    if _y_off(hm.col_values()[hm.integer]) == 0.0:
         return st
     hm.set_integrality(True)
     clock.apply(hm)

@@ -119,18 +119,21 @@ def audit(output: str | Path, input_path: str | Path | None = None, *,
     :mod:`capacity.analysis.audit.report_file`); its path is checked before the audit runs."""
     from capacity.analysis.audit.read import workbook_kind
     from capacity.analysis.audit.report_file import check_report_path, write_audit_report
+    from capacity.io.reader import read_workbook
 
     output = Path(output)
-    if workbook_kind(output) == "compare":
+    if report is not None:
+        report = check_report_path(report, output, input_path)
+    progress(f"reading {output}")
+    raw_out = read_workbook(output)   # once: the kind of workbook is read from its sheet names
+    if workbook_kind(raw_out) == "compare":
         from capacity.analysis.audit.compare_audit import audit_compare
 
         return audit_compare(output, input_path, progress=progress, report=report, all_runs=all_runs,
-                             workers=workers)
-    if report is not None:
-        report = check_report_path(report, output, input_path)
+                             workers=workers, raw=raw_out)
     res = AuditResult(EXIT_OK, output=output)
     step = Report(res.lines, res.mismatches, res.steps)
-    raw_out, tables, run = read_step(step, output, progress)
+    raw_out, tables, run = read_step(step, output, progress, raw_out)
     res.source, inputs = input_step(step, output, run, input_path, progress, raw_out)
     res.input_path = res.source.path
     res.source.recorded_cell = key_cell(tables["run"], "input_sha256")

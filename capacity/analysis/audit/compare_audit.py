@@ -114,12 +114,13 @@ def _table(raw, name: str, problems: list[str], rename: Callable[[str], str | No
     return Table(name, frame, where, cols)
 
 
-def read_compare(path: Path, problems: list[str]):
-    """(raw workbook, {name: Table}, run sheet as a dict) of a compare workbook."""
+def read_compare(path: Path, problems: list[str], raw=None):
+    """(raw workbook, {name: Table}, run sheet as a dict) of a compare workbook; ``raw``: the workbook at
+    ``path`` if already read."""
     from capacity.analysis.compare.glossary import name_of_header
     from capacity.io.reader import read_workbook
 
-    raw = read_workbook(path)
+    raw = read_workbook(path) if raw is None else raw
     missing = [s for s in COMPARE_SHEETS if s not in raw.sheets]
     if missing:
         raise file_error(f"{path}: not a compare workbook of capacity (no sheet "
@@ -195,20 +196,22 @@ def _who(t: Table, i: int) -> str:
 
 # ============================================================ the audit
 def audit_compare(output, input_path=None, *, progress: Callable[[str], None] = lambda _: None,
-                  report=None, all_runs: bool = False, workers: int | None = None):
-    """Verify a compare workbook against its input (see the module doc); an AuditResult."""
+                  report=None, all_runs: bool = False, workers: int | None = None, raw=None):
+    """Verify a compare workbook against its input (see the module doc); an AuditResult. ``raw``: the
+    workbook already read by :func:`capacity.analysis.audit.audit`, which has checked ``report`` too."""
     from capacity.analysis.audit import AuditResult
     from capacity.analysis.audit.report_file import check_report_path, write_audit_report
     from capacity.exitcodes import EXIT_MISMATCH, EXIT_OK
 
     output = Path(output)
-    if report is not None:
+    if report is not None and raw is None:
         report = check_report_path(report, output, input_path)
     res = AuditResult(EXIT_OK, output=output)
     step = Report(res.lines, res.mismatches, res.steps)
-    progress(f"reading {output}")
+    if raw is None:
+        progress(f"reading {output}")
     problems: list[str] = []
-    raw_out, tables, run = read_compare(output, problems)
+    raw_out, tables, run = read_compare(output, problems, raw)
     comp = tables["comparison"]
     step(f"read {output}: a compare workbook, tables rebuilt (comparison {len(comp.frame)} runs, scenario_costs "
          f"{len(tables['scenario_costs'].frame)}, inputs_changed {len(tables['inputs_changed'].frame)} rows)",

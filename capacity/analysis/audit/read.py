@@ -150,10 +150,11 @@ def key_values(t: Table) -> dict:
     return dict(zip(t.frame["key"], t.frame["value"]))
 
 
-def read_output(path: Path, problems: list[str]) -> tuple[object, dict[str, Table]]:
+def read_output(path: Path, problems: list[str], raw=None) -> tuple[object, dict[str, Table]]:
+    """(raw workbook, {name: Table}) of a plan workbook; ``raw``: the workbook at ``path`` if already read."""
     from capacity.io.reader import read_workbook
 
-    raw = read_workbook(path)
+    raw = read_workbook(path) if raw is None else raw
     if "infeasibility" in raw.sheets and "plan" not in raw.sheets:
         raise file_error(f"{path}: records an infeasible input (sheet 'infeasibility'), not a plan; "
                          "there is nothing to verify")
@@ -183,20 +184,11 @@ def find_input(output: Path, run: dict, given: Path | None) -> Path:
                      "give it with --input")
 
 
-def workbook_kind(path) -> str:
+def workbook_kind(workbook) -> str:
     """'compare' for a workbook of capacity compare (its sheets COMPARE_SHEETS, no 'plan'), else 'plan' (the
-    plan audit says why when it is not one either). The safety checks run first; only the sheet names are read."""
-    from python_calamine import CalamineWorkbook
+    plan audit says why when it is not one either). ``workbook``: a RawWorkbook already read, or its path
+    (read here, the safety checks first)."""
+    from capacity.io.reader import read_workbook
 
-    from capacity.io import safety
-
-    safety.check_workbook_file(Path(path))
-    try:
-        book = CalamineWorkbook.from_path(str(path))
-        try:
-            names = set(book.sheet_names)
-        finally:
-            book.close()
-    except Exception:  # a damaged file: the full read says so
-        return "plan"
-    return "compare" if set(COMPARE_SHEETS) <= names and "plan" not in names else "plan"
+    raw = workbook if hasattr(workbook, "sheets") else read_workbook(Path(workbook))
+    return "compare" if set(COMPARE_SHEETS) <= set(raw.sheets) and "plan" not in raw.sheets else "plan"

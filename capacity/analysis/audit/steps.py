@@ -30,11 +30,13 @@ CHECKED_TABLES = ("summary", "plan", "work", "coverage", "contracts")
 
 
 # ---- 1. read ----------------------------------------------------------------
-def read_step(step: Report, output: Path, progress: Callable[[str], None]):
-    """The output workbook read back: (its raw sheets, its tables, its run sheet)."""
-    progress(f"reading {output}")
+def read_step(step: Report, output: Path, progress: Callable[[str], None], raw=None):
+    """The output workbook read back: (its raw sheets, its tables, its run sheet). ``raw``: the workbook
+    already read (then it is not read again)."""
+    if raw is None:
+        progress(f"reading {output}")
     problems: list[str] = []
-    raw_out, tables = read_output(output, problems)
+    raw_out, tables = read_output(output, problems, raw)
     run = key_values(tables["run"])
     sizes = ", ".join(f"{n} {len(tables[n].frame):,}" for n in ("plan", "work", "coverage", "contracts"))
     step(f"read {output}: tables rebuilt (rows: {sizes})", problems, f"reading {output}", name="read",

@@ -80,7 +80,7 @@ class Variant:
     origin: str = "--vary"         # '--vary', 'experiments', 'variants file', 'builtin' or 'flex'
     error: str | None = None       # set when the variant cannot be built
     error_status: str = "invalid"  # the comparison's status when ``error`` is set
-    contract: str | None = None    # the contract a built-in variant is about
+    contract: str | None = None    # the contract a built-in or flexibility variant is about
     deferred: str | None = None    # built-in whose edits come from a solve ('optimum level')
 
 
@@ -507,7 +507,7 @@ def flex_variants(contracts) -> list[Variant]:
     for c in contracts.index:
         edits = flex_edits(contracts, c)
         every += edits
-        out.append(Variant(f"flex:{c}", edits, origin="flex"))
+        out.append(Variant(f"flex:{c}", edits, origin="flex", contract=c))
     if len(contracts):
         out.append(Variant(f"flex:{FLEX_ALL}", every, origin="flex"))
     return out

@@ -209,11 +209,10 @@ def _variant_jobs(raw, base: Inputs, asked: list, from_file: list, alpha: float,
         kind = KINDS[v.origin]
         key = v.name if v.origin == "flex" else f"{'builtin' if kind == 'builtin' else 'variant'}:{v.name}"
         plan.rows.append({"name": v.name, "kind": kind, "key": key, "edits": V.full_label(v.edits)})
-        contract = v.contract or (v.name.split(":", 1)[1] if v.origin == "flex" and v.name != f"flex:{V.FLEX_ALL}"
-                                  else None)
-        c, why = varied_contract(v.edits, base, contract)
         if v.origin == "flex" and v.name == f"flex:{V.FLEX_ALL}":
             c, why = None, "the variant edits every contract: no single price to vary"
+        else:
+            c, why = varied_contract(v.edits, base, v.contract)
         plan.meta[key] = {"contract": c, "contract_reason": why, "error_status": v.error_status}
         if v.deferred and not v.error:   # optimum level: first the solve with the level free
             lkey = f"level:{v.contract}"

@@ -250,27 +250,13 @@ def _alpha(run: dict, measures: Table) -> float:
 # ---- 2. input -----------------------------------------------------------------
 def _input_step(step: Report, output: Path, run: dict, run_table: Table, input_path, progress):
     from capacity.analysis.audit.read import find_input
-    from capacity.analysis.audit.steps import InputSource, key_cell
-    from capacity.io.errors import InputError
-    from capacity.io.reader import read_workbook, sha256_of
-    from capacity.io.validate import validate_raw
+    from capacity.analysis.audit.steps import validated, input_file_step, key_cell
 
     recorded = str(run.get("input_sha256") or "").strip().lower()
     inp = find_input(output, run, Path(input_path) if input_path is not None else None)
-    progress(f"reading {inp}")
-    digest = sha256_of(inp) if inp.is_file() else None
-    cell = key_cell(run_table, "input_sha256")
-    src = InputSource("file", recorded, inp, digest, str(run.get("input_file") or ""), recorded_cell=cell)
-    step(f"input {inp}: SHA-256 {recorded[:16]}... matches the run sheet",
-         [] if digest == recorded else
-         [f"{cell}: the run sheet records {recorded or 'nothing'}, but {inp} has SHA-256 {digest}: the input "
-          "changed since the comparison was made (or it is another file)"],
-         "input file", name="input", figures={"recorded": recorded, "computed": digest})
-    raw_in = read_workbook(inp)
-    base, issues = validate_raw(raw_in)
-    if base is None:
-        raise InputError(issues)
-    return src, raw_in, base
+    src, raw_in = input_file_step(step, inp, recorded, str(run.get("input_file") or ""), progress,
+                                  cell=key_cell(run_table, "input_sha256"), made="the comparison was made")
+    return src, raw_in, validated(raw_in)
 
 
 # ---- 3. edits -----------------------------------------------------------------

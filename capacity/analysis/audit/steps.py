@@ -80,7 +80,6 @@ def input_step(step: Report, output: Path, run: dict, input_path, progress: Call
     that carries input_ copies is audited against them (validated like any input); one
     without copies is a file error, as before."""
     from capacity.io.errors import InputError
-    from capacity.io.reader import read_workbook, sha256_of
 
     recorded = str(run.get("input_sha256") or "").strip().lower()
     given = Path(input_path) if input_path is not None else None
@@ -90,22 +89,32 @@ def input_step(step: Report, output: Path, run: dict, input_path, progress: Call
         if given is not None or raw_out is None or not has_copies(raw_out):
             raise
         return _embedded_step(step, raw_out, run, recorded, str(exc), progress)
-    progress(f"reading {inp}")
-    digest = sha256_of(inp) if inp.is_file() else None
-    src = InputSource("file", recorded, inp, digest, str(run.get("input_file") or ""))
-    step(f"input {inp}: SHA-256 {recorded[:16]}... matches the run sheet",
-         [] if digest == recorded else
-         [f"run!input_sha256: the run sheet records {recorded or 'nothing'}, but {inp} has SHA-256 "
-          f"{digest}: the input changed since the plan was made (or it is another file)"],
-         "input file", name="input", figures={"recorded": recorded, "computed": digest})
-    raw_in = read_workbook(inp)
-    inputs = _validated(raw_in)
+    src, raw_in = input_file_step(step, inp, recorded, str(run.get("input_file") or ""), progress)
+    inputs = validated(raw_in)
     if raw_out is not None:
-        _copies_step(step, raw_out, raw_in, inp, same_bytes=digest == recorded)
+        _copies_step(step, raw_out, raw_in, inp, same_bytes=src.computed == recorded)
     return src, inputs
 
 
-def _validated(raw, sheet_prefix: str = ""):
+def input_file_step(step: Report, inp: Path, recorded: str, input_file: str, progress: Callable[[str], None],
+                    cell: str = "run!input_sha256", made: str = "the plan was made"):
+    """The input file read, and the SHA-256 of that read against the run sheet's ``recorded`` (in ``cell``):
+    (an :class:`InputSource`, the raw input workbook)."""
+    from capacity.io.reader import read_workbook
+
+    progress(f"reading {inp}")
+    raw_in = read_workbook(inp)
+    digest = raw_in.sha256
+    src = InputSource("file", recorded, inp, digest, input_file, recorded_cell=cell)
+    step(f"input {inp}: SHA-256 {recorded[:16]}... matches the run sheet",
+         [] if digest == recorded else
+         [f"{cell}: the run sheet records {recorded or 'nothing'}, but {inp} has SHA-256 "
+          f"{digest}: the input changed since {made} (or it is another file)"],
+         "input file", name="input", figures={"recorded": recorded, "computed": digest})
+    return src, raw_in
+
+
+def validated(raw, sheet_prefix: str = ""):
     """validate_raw, raising InputError with every issue (sheets renamed with ``sheet_prefix``)."""
     from capacity.io.errors import InputError, Issue
     from capacity.io.validate import validate_raw
@@ -139,7 +148,7 @@ def _copies_step(step: Report, raw_out, raw_in, inp: Path, same_bytes: bool = Tr
 def _embedded_step(step: Report, raw_out, run: dict, recorded: str, why: str, progress):
     progress("no input file found: reading the input from the workbook's input_ sheets")
     raw = embedded_input(raw_out)
-    inputs = _validated(raw, PREFIX)
+    inputs = validated(raw, PREFIX)
     name = str(run.get("input_file") or "").strip()
     where = (f"{name} is neither beside the output nor in inputs/" if name and Path(name).name == name
              else "the run sheet names no usable input file")

@@ -130,9 +130,7 @@ def write_input_workbook(
 
 
 def _has_rows(table: Any) -> bool:
-    if table is None:
-        return False
-    return len(table) > 0
+    return table is not None and len(table) > 0
 
 
 def _start_date(value: Any) -> dt.date | None:
@@ -189,7 +187,7 @@ def _write_settings(ws, fmt, settings: dict) -> None:
 
 def _write_rows(ws, fmt, headers: list, table: Any, blank_rows: int = 0) -> None:
     """The data rows, every cell shaded as an input; with no data, ``blank_rows`` shaded empty rows."""
-    if table is None or len(table) == 0:
+    if not _has_rows(table):
         for r0 in range(1, blank_rows + 1):
             for c0 in range(len(headers)):
                 ws.write_blank(r0, c0, None, fmt["input"])

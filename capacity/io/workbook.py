@@ -24,7 +24,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from capacity.io import schema as S
-from capacity.io.errors import col_letter
+from capacity.io.errors import cell_ref, col_letter
 
 VALIDATION_ROWS = 2000  # rows below the header that carry drop-downs and checks
 BLANK_ROWS = 20  # shaded empty rows of each table in a blank template: where to type
@@ -151,7 +151,7 @@ def week_date(start: dt.date, week: int) -> dt.date:
 
 def _settings_cell(name: str) -> str:
     """The settings value cell of ``name`` (B2 for start_date): rows follow the schema."""
-    return f"settings!B{2 + S.SETTINGS_SHEET.column_names.index(name)}"
+    return f"settings!{cell_ref(1 + S.SETTINGS_SHEET.column_names.index(name), 1)}"
 
 
 def week_comment(week: int, start: dt.date | None, column: S.Column | None) -> str:

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.analysis.audit.diffs import Report, fmt
-from capacity.analysis.audit.read import COMPARE_SHEETS, Table
+from capacity.analysis.audit.read import COMPARE_SHEETS, Table, sheet_rows
 from capacity.analysis.audit.steps import OBJ_TOL
 from capacity.analysis.compare.negotiation import SLOPE_EPS
 from capacity.analysis.compare.tables import CASH_PARTS, PART_COLUMNS
@@ -87,9 +87,7 @@ def _table(raw, name: str, problems: list[str], rename: Callable[[str], str | No
     sheet = raw.sheets.get(name)
     if sheet is None or not sheet.cells:
         return Table(name, pd.DataFrame(), [], {})
-    head = [unescape_text(h.strip()) if isinstance(h, str) else h for h in sheet.cells[0]]
-    while head and head[-1] in ("", None):
-        head.pop()
+    head, rows, where = sheet_rows(sheet.cells, name)
     names = []
     for j, h in enumerate(head):
         n = rename(h) if rename is not None else (str(h) if h not in ("", None) else None)
@@ -98,13 +96,7 @@ def _table(raw, name: str, problems: list[str], rename: Callable[[str], str | No
                 problems.append(f"{name}!{col_letter(j)}1: unknown column header {h!r}")
             n = f"_column_{j + 1}"
         names.append(n)
-    rows, where = [], []
-    for r0 in range(1, len(sheet.cells)):
-        row = [_value(v) for v in list(sheet.cells[r0][: len(head)]) + [""] * max(0, len(head) - len(sheet.cells[r0]))]
-        if all(v is None for v in row):
-            continue
-        rows.append(row)
-        where.append((name, r0 + 1))
+    rows = [[_value(v) for v in row] for row in rows]
     frame = pd.DataFrame(rows, columns=names, dtype=object) if rows else pd.DataFrame(columns=names, dtype=object)
     cols = {n: col_letter(j) for j, n in reversed(list(enumerate(names)))}
     missing = [c for c in REQUIRED.get(name, []) if c not in names]

@@ -72,19 +72,13 @@ def read_table(raw, name: str, problems: list[str]) -> Table:
             problems.append(f"{part}!{col_letter(c0)}{r0 + 1}: {len(stale):,} formula cell(s) of sheet '{part}' "
                             "have no calculated value (saved by a program that does not calculate); open the "
                             "workbook in Excel or LibreOffice and save it")
-        head = [unescape_text(h.strip()) if isinstance(h, str) else h for h in cells[0]]
-        while head and head[-1] in ("", None):
-            head.pop()
+        head, part_rows, part_where = sheet_rows(cells, part)
         if header is None:
             header = head
         elif head != header:
             problems.append(f"{part}!A1: the header row differs from sheet '{name}'")
-        for r0 in range(1, len(cells)):
-            row = list(cells[r0][: len(head)]) + [""] * max(0, len(head) - len(cells[r0]))
-            if all(v in ("", None) for v in row):
-                continue
-            rows.append(row)
-            where.append((part, r0 + 1))
+        rows += part_rows
+        where += part_where
     missing = [c for c in COLUMNS[name] if c not in header]
     if missing:
         raise file_error(f"{raw.path}: sheet '{name}' has no column {', '.join(repr(c) for c in missing)}; "
@@ -98,6 +92,22 @@ def read_table(raw, name: str, problems: list[str]) -> Table:
     table = Table(name, frame, where, cols)
     _type_columns(table, problems)
     return table
+
+
+def sheet_rows(cells: list[list], part: str) -> tuple[list, list[list], list[tuple[str, int]]]:
+    """A sheet's cells as (its header row, unescaped, without trailing blanks; its rows that are not blank,
+    each cut or padded to the header's width; each row's (``part``, Excel row))."""
+    head = [unescape_text(h.strip()) if isinstance(h, str) else h for h in cells[0]]
+    while head and head[-1] in ("", None):
+        head.pop()
+    rows, where = [], []
+    for r0 in range(1, len(cells)):
+        row = list(cells[r0][: len(head)]) + [""] * max(0, len(head) - len(cells[r0]))
+        if all(v in ("", None) for v in row):
+            continue
+        rows.append(row)
+        where.append((part, r0 + 1))
+    return head, rows, where
 
 
 def _cell_value(v):

@@ -39,11 +39,11 @@ from typing import Any
 
 from openpyxl.formula import Tokenizer
 from openpyxl.formula.tokenizer import Token
-from openpyxl.utils.cell import coordinate_from_string, get_column_letter, range_boundaries
+from openpyxl.utils.cell import coordinate_from_string, range_boundaries
 from openpyxl.utils.exceptions import CellCoordinatesException
 
 from capacity.io import schema as S
-from capacity.io.errors import file_error
+from capacity.io.errors import cell_ref, file_error
 
 INPUT_PREFIX = "input_"
 #: columns that say which row a figure belongs to (shown for context)
@@ -150,6 +150,10 @@ class _Sheet:
     def header(self, col: int):
         return self._at(self.values, 1, col)
 
+    def headers(self) -> list:
+        """Row 1, every column."""
+        return list(self.values[0]) if self.values else []
+
 
 class _Book:
     """The workbook, opened twice (formulas, cached values), sheets read when first needed."""
@@ -229,7 +233,8 @@ def functions(formula: str) -> list[str]:
 
 
 def _cell(col: int, row: int) -> str:
-    return f"{get_column_letter(col)}{row}"
+    """1-based (column, row) -> 'B7'."""
+    return cell_ref(row - 1, col - 1)
 
 
 def _qualified(sheet: str, addr: str) -> str:
@@ -271,19 +276,17 @@ def _text(v) -> str:
     return "" if v is None else str(v)
 
 
-def _header(book: _Book, sheet: str, sh: _Sheet, row: int, col: int) -> str:
+def _header(sh: _Sheet, row: int, col: int) -> str:
     """The column name of a cell: row 1 of its column; on a key/value sheet, the row's key."""
-    head = sh.header(col)
-    first = sh.header(1)
-    if first == "key" and col >= 2 and row >= 2:
+    if sh.header(1) == "key" and col >= 2 and row >= 2:
         return _text(sh.value(row, 1))
-    return _text(head)
+    return _text(sh.header(col))
 
 
 def _row_ids(sh: _Sheet, row: int) -> str:
     if row < 2:
         return ""
-    heads = [sh.header(c) for c in range(1, len(sh.values[0]) + 1)] if sh.values else []
+    heads = sh.headers()
     parts = []
     for name in ID_COLUMNS:
         if name in heads:
@@ -306,7 +309,7 @@ def input_name(sheet: str, sh: _Sheet, row: int, col: int) -> str:
         return f"the header {head!r}" if head else "a header cell"
     if spec is not None and spec.layout == S.SETTINGS:
         return _text(sh.value(row, 1)) if col >= 2 else f"the name of setting {_text(sh.value(row, 1))!r}"
-    heads = [_text(sh.header(c)) for c in range(1, len(sh.values[0]) + 1)] if sh.values else []
+    heads = [_text(h) for h in sh.headers()]
     keys = list(spec.key) if spec is not None else heads[:1]
     ids = " / ".join(_text(sh.value(row, heads.index(k) + 1)) for k in keys if k in heads)
     if head in keys:
@@ -339,7 +342,7 @@ class _Walker:
             original = f"{sheet[len(INPUT_PREFIX):]}!{_cell(col, row)}"
             return Node(ref, "input", value, formula, input_name(sheet, sh, row, col),
                         note=f"from the input's {original}", source=original)
-        header = _header(self.book, sheet, sh, row, col)
+        header = _header(sh, row, col)
         if formula is None:
             if _is_blank(value):
                 return Node(ref, "empty", value, header=header, ids=ids, note="empty cell")
@@ -393,7 +396,7 @@ class _Walker:
         values = [sh.value(r, c) for r, c in cells]
         numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
         texts = [v for v in values if isinstance(v, str) and v != ""]
-        header = _header(self.book, sheet, sh, r0, c0) if c0 == c1 else ""
+        header = _header(sh, r0, c0) if c0 == c1 else ""
         parts = [f"{len(cells):,} cells"]
         if numbers:
             parts.append(f"{len(numbers):,} numbers, sum {show(sum(numbers))}")

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.analysis.audit.diffs import Report, fmt
-from capacity.analysis.audit.read import COMPARE_SHEETS, Table, sheet_rows
+from capacity.analysis.audit.read import COMPARE_SHEETS, Table, _text_of, sheet_rows
 from capacity.analysis.audit.steps import OBJ_TOL
 from capacity.analysis.compare.negotiation import SLOPE_EPS
 from capacity.analysis.compare.tables import CASH_PARTS, PART_COLUMNS
@@ -323,9 +323,7 @@ def _edits_step(step: Report, tables: dict, raw_in, base, progress) -> dict:
 
 
 def _id(v) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return "" if v is None else str(v)
+    return "" if v is None else _text_of(v)
 
 
 # ---- 4. figures from other cells ----------------------------------------------------

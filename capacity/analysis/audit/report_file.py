@@ -40,25 +40,17 @@ def check_report_path(report, output, input_path=None) -> Path:
     """The report path, checked before the audit runs: a known suffix, not the audited workbook nor
     the input, and a folder that can be written (:func:`capacity.io.safety.check_output_path`)."""
     from capacity.io import safety
+    from capacity.io.output_paths import _same_file
 
     path = Path(report)
     if path.suffix.lower() not in SUFFIXES:
         raise file_error(f"{path}: a report must end in .xlsx (a workbook), .md or .txt (text); "
                          f"got {path.suffix or 'no suffix'}")
     for other, what in ((output, "the audited workbook"), (input_path, "the input")):
-        if other is not None and _same(path, Path(other)):
+        if other is not None and _same_file(path, Path(other)):
             raise file_error(f"{path}: the report would overwrite {what} {other}; choose another report file name")
     safety.check_output_path(path, [p for p in (output, input_path) if p is not None])
     return path
-
-
-def _same(a: Path, b: Path) -> bool:
-    try:
-        if a.exists() and b.exists():
-            return a.samefile(b)
-    except OSError:
-        pass
-    return a.resolve() == b.resolve()
 
 
 def write_audit_report(path, res) -> Path:

@@ -88,3 +88,25 @@ def test_a_column_of_mixed_objects_keeps_the_per_cell_writer(tmp_path, monkeypat
 class _NoStyles:
     def get(self, name):
         return None
+
+
+def test_a_formula_xlsxwriter_would_rewrite_keeps_the_per_cell_writer():
+    """A dynamic-array function needs XlsxWriter's _xlfn. prefix and array braces their own handling:
+    the array writer does neither, so such a sheet is left to the per-cell writer."""
+    from types import SimpleNamespace
+
+    from capacity.output.report_cells import Styles
+    from capacity.output.report_fast import FAST_MIN_CELLS, fast_sheet
+
+    n = FAST_MIN_CELLS
+    frame = pd.DataFrame({"x": np.arange(n, dtype=float)})
+    styles = Styles.__new__(Styles)  # fast_sheet only asks it for formats: stub them
+    styles.get = lambda name=None: None
+
+    def spec(formula):
+        return SimpleNamespace(formats={}, formulas={"x": [formula] * n}, row_formats={}, filter={})
+
+    assert fast_sheet(frame, spec("=A1+1"), styles, 0) is not None
+    assert fast_sheet(frame, spec("=XLOOKUP(A1,B:B,C:C)"), styles, 0) is None
+    assert fast_sheet(frame, spec("{=SUM(A1:A2)}"), styles, 0) is None
+    assert fast_sheet(frame, spec("=_xlfn.STDEV.S(A1:A9)"), styles, 0) is None

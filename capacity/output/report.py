@@ -34,7 +34,7 @@ import pandas as pd
 
 from capacity.output.report_cells import (MAX_CELL_CHARS, NUMBER_FORMATS, AXIS_FORMATS, Styles, as_text,
                                    column_writer, table_headers, is_missing, column_width, write_any, escape_text,
-                                   money_format, unescape_text)
+                                   money_format, unescape_text, is_plain_formula)
 
 __all__ = [
     "SheetSpec",
@@ -333,8 +333,7 @@ def _worksheet_class():
 
     class _Worksheet(Worksheet):
         def _prepare_formula(self, formula, expand_future_functions=False):
-            if (not self.use_future_functions and not expand_future_functions
-                    and "_xlfn." not in formula and not _DYNAMIC.search(formula)):
+            if not self.use_future_functions and not expand_future_functions and is_plain_formula(formula):
                 if formula.startswith("{"):
                     formula = formula[1:]
                 if formula.startswith("="):
@@ -345,13 +344,6 @@ def _worksheet_class():
             return super()._prepare_formula(formula, expand_future_functions)
 
     return _Worksheet
-
-
-#: the dynamic-array functions XlsxWriter prefixes with _xlfn. (its pattern for SINGLE is ``\SINGLE\(``)
-_DYNAMIC = re.compile(
-    r"\b(?:ANCHORARRAY|BYCOL|BYROW|CHOOSECOLS|CHOOSEROWS|DROP|EXPAND|FILTER|HSTACK|LAMBDA|MAKEARRAY|MAP|"
-    r"RANDARRAY|REDUCE|SCAN|SEQUENCE|SORT|SORTBY|SWITCH|TAKE|TEXTSPLIT|TOCOL|TOROW|UNIQUE|VSTACK|WRAPCOLS|"
-    r"WRAPROWS|XLOOKUP)\(|\SINGLE\(")
 
 
 class _TableNames:

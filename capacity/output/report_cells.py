@@ -37,6 +37,20 @@ _DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r")
 _ESCAPE_FIRST = _DANGEROUS_FIRST + ("'",)
 
 
+
+#: the dynamic-array functions XlsxWriter prefixes with _xlfn. (its pattern for SINGLE is ``\SINGLE\(``)
+_DYNAMIC = re.compile(
+    r"\b(?:ANCHORARRAY|BYCOL|BYROW|CHOOSECOLS|CHOOSEROWS|DROP|EXPAND|FILTER|HSTACK|LAMBDA|MAKEARRAY|MAP|"
+    r"RANDARRAY|REDUCE|SCAN|SEQUENCE|SORT|SORTBY|SWITCH|TAKE|TEXTSPLIT|TOCOL|TOROW|UNIQUE|VSTACK|WRAPCOLS|"
+    r"WRAPROWS|XLOOKUP)\(|\SINGLE\(")
+
+
+def is_plain_formula(formula: str) -> bool:
+    """True when XlsxWriter would write the formula as it stands, less its leading '=' (and array
+    braces): no _xlfn. prefix to add, no dynamic-array function. The one test both the per-cell
+    writer's shortcut (report.py) and the array writer (report_fast.py) rely on."""
+    return "_xlfn." not in formula and not _DYNAMIC.search(formula)
+
 def escape_text(s: str) -> str:
     """Text as written to a cell: never readable as a formula.
 

@@ -25,7 +25,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from capacity.output.report_cells import MAX_CELL_CHARS, as_text, escape_text, is_missing
+from capacity.output.report_cells import MAX_CELL_CHARS, as_text, escape_text, is_missing, is_plain_formula
 from capacity.io.errors import col_letter
 
 #: a tidy sheet of at least this many cells is written from its arrays
@@ -208,8 +208,9 @@ def fast_sheet(frame: pd.DataFrame, spec, styles, offset: int):
     cols = plan_columns(frame, spec.formats, styles, spec.formulas, offset)
     if cols is None:
         return None
-    for c in cols:
-        if c.formulas is not None and any(f and not isinstance(f, str) for f in c.formulas):
+    for c in cols:  # a formula XlsxWriter would rewrite (braces, _xlfn.) keeps the per-cell writer
+        if c.formulas is not None and any(f and (not isinstance(f, str) or f.startswith("{")
+                                                 or not is_plain_formula(f)) for f in c.formulas):
             return None
     return FastRows(cols, n_rows)
 

@@ -19,7 +19,8 @@ difference naming the sheet and cell):
 4. **figures**: every figure that follows from other cells, in every row: saving = the base's
    expected cost minus the row's, cash cost = its cash parts, the parts add up to the expected
    cost, the expected cost is the probability-weighted sum of the row's scenario costs, the worst
-   case is their maximum and CVaR their CVaR (:func:`capacity.analysis.compare.runs.cvar`); in
+   case is their maximum and CVaR their CVaR (by the minimisation formula, :func:`cvar_by_minimum`,
+   not the tail sum :func:`capacity.analysis.compare.runs.cvar` that wrote it); in
    ``negotiation`` the saving, per week of term removed, headroom and costs per FTE-week; in
    ``contract_use`` the costs per FTE-week and the contract columns of ``comparison``; in
    ``measures`` RP, WS, EVPI, VSS and each flexibility value from the runs' rows.
@@ -327,9 +328,17 @@ def _id(v) -> str:
 
 
 # ---- 4. figures from other cells ----------------------------------------------------
-def _figures_step(step: Report, tables: dict, base, alpha: float) -> None:
-    from capacity.analysis.compare.runs import cvar
+def cvar_by_minimum(costs, probabilities, alpha: float) -> float:
+    """CVaR_alpha as Rockafellar and Uryasev define it, min over t of t + E[(cost - t)+] / (1 - alpha):
+    for a discrete distribution the minimum lies at one of the costs. An independent route to the
+    figure the compare run writes with the tail sum (capacity.analysis.compare.runs.cvar)."""
+    x = np.asarray(costs, dtype=float)
+    p = np.asarray(probabilities, dtype=float)
+    excess = np.maximum(x[None, :] - x[:, None], 0.0) @ p  # E[(cost - t)+] for each t = x[i]
+    return float(np.min(x + excess / (1.0 - alpha)))
 
+
+def _figures_step(step: Report, tables: dict, base, alpha: float) -> None:
     d = _Diffs()
     comp, sc, neg, cu, ber, meas = (tables[n] for n in ("comparison", "scenario_costs", "negotiation",
                                                          "contract_use", "break_even_runs", "measures"))
@@ -359,7 +368,7 @@ def _figures_step(step: Report, tables: dict, base, alpha: float) -> None:
             d.number(comp, i, "worst_scenario_cost", float(tot[k]), "the largest of its scenario_costs totals",
                      rel=rel)
             d.text(comp, i, "worst_scenario", rows["scenario"].iloc[k], "its scenario_costs")
-            d.number(comp, i, "cvar", cvar(tot, p, alpha), f"CVaR at {alpha:g} of its scenario_costs totals",
+            d.number(comp, i, "cvar", cvar_by_minimum(tot, p, alpha), f"CVaR at {alpha:g} of its scenario_costs totals",
                      rel=rel)
     if len(sc.frame):
         f = sc.frame

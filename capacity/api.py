@@ -180,3 +180,76 @@ def _size_text(built) -> str:
     s = built.stats if hasattr(built, "stats") else {}
     parts = [f"{s[k]:,} {k}" for k in ("variables", "constraints", "binaries") if k in s]
     return ", ".join(parts) or "model built"
+
+
+@dataclass
+class ReplanResult:
+    exit_code: int
+    output: Path | None
+    roll: object = None          # capacity.analysis.replan.Rollforward: history, demand, settings, changes
+    warnings: list[Issue] = field(default_factory=list)
+
+
+def replan(
+    input_path: str | Path,
+    plan_path: str | Path,
+    week: int,
+    *,
+    scenario: str | None = None,
+    actuals: str | Path | None = None,
+    output: str | Path | None = None,
+    progress: Progress = _quiet,
+) -> ReplanResult:
+    """Roll the input workbook forward to ``week`` (v2.md section 2): a new input workbook whose
+    history is the plan's branch ``scenario`` (or, with ``actuals``, any branch: they agree before
+    reveal_week) before ``week`` and the decisions already taken at ``week``, whose demand before
+    ``week`` is the realised one in every scenario, with plan_from_week = ``week``; every edited cell is
+    listed in its sheet replan_changes (:mod:`capacity.analysis.replan`).
+
+    Bad input or options, or a plan not made from this input, raise InputError; nothing is written.
+    The new workbook is validated before it is moved into place (default
+    ``outputs/<stem>-from-week-<week>.xlsx``)."""
+    from capacity.analysis import replan as rp
+    from capacity.io import safety
+    from capacity.io.errors import InputError
+    from capacity.io.reader import read_workbook
+    from capacity.io.validate import validate_raw
+
+    input_path, plan_path = Path(input_path), Path(plan_path)
+    actuals = Path(actuals) if actuals is not None else None
+    progress(f"reading {input_path}")
+    raw = read_workbook(input_path)
+    inputs, warnings = validate_raw(raw)
+    if inputs is None:
+        raise InputError(warnings)
+    rp.check_options(inputs, week, scenario, actuals)
+    output = Path(output) if output is not None else default_output(input_path, f"from-week-{week}")
+    progress(f"reading {plan_path}")
+    plan = rp.read_plan(plan_path, input_path, raw.sha256)
+    branch = scenario if scenario is not None else rp.actuals_branch(inputs)
+    history = rp.history_rows(inputs, plan, week, branch)
+    if actuals is not None:
+        rp.check_branches_agree(inputs, plan, history, week)
+        progress(f"reading {actuals}")
+        demand, source = rp.read_actuals(actuals, inputs, week), f"actuals {actuals.name}"
+    else:
+        demand, source = rp.scenario_demand(inputs, scenario, week), f"scenario {scenario} of the input"
+    settings = {"plan_from_week": week, "reveal_week": max(inputs.settings.reveal_week, week)}
+    roll = rp.Rollforward(week=week, branch=branch, history=history, demand=demand, demand_source=source,
+                          settings=settings)
+    if output == default_output(input_path, f"from-week-{week}"):
+        safety.make_output_folder(output.parent)
+    safety.check_output_path(output, [input_path, plan_path] + ([actuals] if actuals is not None else []))
+
+    def write(tmp):
+        rp.write_workbook(input_path, tmp, raw, inputs, roll)
+        progress(f"validating the new workbook {output}")
+        written, issues = validate_raw(read_workbook(tmp))
+        if written is None:
+            raise InputError([Issue("", "", f"{output}: the re-planned workbook would not be valid input, "
+                                    "so it is not written:")] + issues)
+        roll.warnings = issues
+
+    progress(f"writing {output}")
+    safety.atomic_write(output, write)
+    return ReplanResult(exit_code=0, output=output, roll=roll, warnings=warnings)

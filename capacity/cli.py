@@ -217,6 +217,58 @@ def compare(ctx, workbook: Path, output: Path | None, vary, variants, builtin, b
 
 
 @main.command()
+@click.argument("workbook", type=click.Path(path_type=Path))
+@click.option("--plan", "plan_path", required=True, type=click.Path(path_type=Path), metavar="PLAN.xlsx",
+              help="The plan workbook that capacity plan wrote for WORKBOOK (its run sheet's SHA-256 is checked).")
+@click.option("--week", "week", required=True, type=int, metavar="T",
+              help="The week the new plan starts from: weeks before T become history.")
+@click.option("--scenario", metavar="W", help="The realised scenario: the plan's branch and the demand of WORKBOOK.")
+@click.option("--actuals", type=click.Path(path_type=Path), metavar="ACT.xlsx",
+              help="A workbook whose demand sheet holds the realised cases (columns region, 1, 2, ...; one row per "
+                   "region), instead of --scenario; T must be at most reveal_week.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="New input workbook (default outputs/<input stem>-from-week-T.xlsx).")
+@click.pass_context
+def replan(ctx, workbook: Path, plan_path: Path, week: int, scenario, actuals, output):
+    """Roll WORKBOOK forward to week T: a new input workbook with the plan's history before T (and the
+    decisions already taken at T), the realised demand before T and plan_from_week = T, to review, edit
+    and plan. Every edited cell is listed in its sheet replan_changes."""
+    import time
+
+    from capacity import api
+
+    start = time.perf_counter()
+    res = api.replan(workbook, plan_path, week, scenario=scenario, actuals=actuals, output=output,
+                     progress=_progress(start))
+    for issue in res.warnings + res.roll.warnings:
+        click.echo(str(issue), err=True)
+    click.echo(_replan_text(res))
+    click.echo(f"wrote {one_line(res.output)} ({time.perf_counter() - start:.1f}s)", err=True)
+    ctx.exit(res.exit_code)
+
+
+def _replan_text(res) -> str:
+    """What the new workbook holds, in a few lines."""
+    roll = res.roll
+    h, T = roll.history, roll.week
+    past, decided = h[h["phase"] == "history"], h[h["phase"] == "decided"]
+    by_sheet: dict[str, int] = {}
+    for ch in roll.changes:
+        by_sheet[ch.sheet] = by_sheet.get(ch.sheet, 0) + 1
+    lines = [f"history: {len(past):,} rows for weeks 1 to {T - 1} from the plan's scenario {roll.branch}"
+             if T > 1 else "history: no week before week 1",
+             f"         {len(decided):,} rows of decisions already taken when week {T} begins "
+             "(within lead and notice times)",
+             f"demand: weeks 1 to {T - 1} set to the {roll.demand_source} in every scenario "
+             f"({by_sheet.get('demand', 0):,} cells changed)" if T > 1 else "demand: unchanged",
+             ", ".join(f"settings: {k} = {v}" if i == 0 else f"{k} = {v}" for i, (k, v) in
+                       enumerate(roll.settings.items())),
+             f"{len(roll.changes):,} cells changed, each listed in the sheet replan_changes; review the workbook, "
+             f"edit it (headcounts in post, new forecasts), then: capacity plan {one_line(res.output)}"]
+    return "\n".join(lines)
+
+
+@main.command()
 @click.argument("output", type=click.Path(path_type=Path))
 @click.option("--input", "input_path", type=click.Path(path_type=Path),
               help="The input workbook (default: the file named in the run sheet, beside OUTPUT or in inputs/).")

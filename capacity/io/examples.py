@@ -5,6 +5,11 @@ contract options (a flexible one and a cheaper block one with a lock-in), and
 escalation from contact calls to local follow-up. Made-up numbers chosen to
 exercise every feature while solving in about a second.
 
+The small example's ``history`` sheet says who was in post at the start: the
+EHOs of each region in week 1 (v2 section 1: with ``plan_from_week`` 1 a
+week-1 row is a decision already taken), so nobody is onboarded for free in
+week 1.
+
 ``england-2020`` is built from public data by ``inputs/build_examples.py``;
 it is shipped as ``inputs/england-2020.xlsx`` rather than from the package.
 """
@@ -41,6 +46,13 @@ def _small_availability() -> pd.DataFrame:
         availability.append({"source": "redeployed", "region": r} | {w: 15 if w <= 4 else 3 for w in weeks})
         availability.append({"source": "hire", "region": r} | {w: 40 for w in weeks})
     return pd.DataFrame(availability)
+
+
+def _small_history() -> pd.DataFrame:
+    """Staff in post at the start: every region's EHOs (its availability) in post in week 1."""
+    eho = {"north": 8, "midlands": 6, "south": 10}
+    return pd.DataFrame([{"unit": "eho", "region": r, "week": 1, "fte": eho[r], "onboarded": eho[r], "exits": 0}
+                         for r in REGIONS])
 
 
 def small_tables() -> dict:
@@ -100,6 +112,7 @@ def small_tables() -> dict:
         ]),
         "availability": _small_availability(),
         "demand": _small_demand(),
+        "history": _small_history(),
     }
 
 

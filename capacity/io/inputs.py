@@ -29,6 +29,12 @@ class Settings:
     currency: str = "GBP"
     mip_gap: float = 1e-4
     time_limit_s: float | None = None
+    plan_from_week: int = 1   # v2 section 1: T, the first week the plan decides
+
+    @property
+    def T(self) -> int:
+        """plan_from_week: weeks < T are history (their costs sunk)."""
+        return int(self.plan_from_week)
 
     @property
     def productive_hours(self) -> float:
@@ -65,6 +71,16 @@ class Origin:
         return f"{sheet}!{letter}{row}"
 
 
+HISTORY_COLUMNS = ("unit", "region", "week", "fte", "onboarded", "exits")
+
+
+def empty_history() -> pd.DataFrame:
+    """A history with no row (a version 1 workbook)."""
+    return pd.DataFrame({"unit": pd.Series(dtype=object), "region": pd.Series(dtype=object),
+                         "week": pd.Series(dtype=int), "fte": pd.Series(dtype=float),
+                         "onboarded": pd.Series(dtype=float), "exits": pd.Series(dtype=float)})
+
+
 @dataclass(frozen=True)
 class Inputs:
     """The whole validated input.
@@ -90,6 +106,9 @@ class Inputs:
       the rows of the workbook (a missing (source, region) means 0)
     - ``demand``: long, columns scenario, region, week (int), cases; one row
       per scenario x region x week 1..weeks
+    - ``history`` (v2 section 1): long, columns unit, region ('' for a
+      contract), week (int), fte, onboarded, exits (0 where blank); the rows of
+      the workbook's optional history sheet (none: an empty frame)
     """
 
     settings: Settings
@@ -102,6 +121,7 @@ class Inputs:
     availability: pd.DataFrame
     demand: pd.DataFrame
     origin: Origin = field(default_factory=Origin)
+    history: pd.DataFrame = field(default_factory=lambda: empty_history())
 
     @property
     def weeks(self) -> list[int]:

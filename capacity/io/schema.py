@@ -164,6 +164,8 @@ class Sheet:
     # What a planner does on this sheet, in one line (the README sheet's numbered steps; the columns
     # to fill are listed from ``columns``, never restated here)
     step: str = ""
+    # an optional sheet may be left out of the workbook (a version 1 workbook has no history)
+    optional: bool = False
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -220,6 +222,15 @@ SETTINGS_SHEET = Sheet(
                default="GBP", max_chars=12),
         Column("mip_gap", NUMBER, "Relative MIP gap at which the solver stops.", default=1e-4, ge=0, lt=1),
         Column("time_limit_s", NUMBER, "Solver time limit in seconds.", gt=0, max_value=1e7, blank="none"),
+        Column(
+            "plan_from_week",
+            INT,
+            "First week the plan decides (T). Weeks before it are history: sheet `history` says who was in "
+            "post, and their costs are sunk (reported, not part of the objective). At most weeks.",
+            default=1,
+            ge=1,
+            max_value=MAX_WEEKS,
+        ),
     ),
     key=("key",),
     step="the run as a whole: type each value in column value, beside its key (start_date is the Monday of week 1)",
@@ -458,6 +469,35 @@ DEMAND = Sheet(
     step="one row per scenario and region: the new cases in each week column",
 )
 
+_REGIONAL_HISTORY = " Regional sources only (blank = 0); a contract row leaves it blank."
+
+HISTORY = Sheet(
+    "history",
+    TABLE,
+    "What has happened (v2): who was in post in the weeks before settings plan_from_week, and decisions already "
+    "taken for later weeks (inside a lead time or a notice period). One row per unit, region and week. For a "
+    "week before plan_from_week a unit with no row had nobody in post; a row for a later week fixes its "
+    "onboarded and exits (regional) or its fte (contract) and nothing else. Optional: a workbook without it "
+    "plans from an empty start.",
+    (
+        Column("unit", ID, "A contract id, or a regional source id.", required=True),
+        Column("region", REF, "Region id for a regional source; blank for a contract (contract capacity is "
+               "national).", ref="regions", blank="a contract row"),
+        Column("week", INT, "Week of the row, 1..weeks.", required=True, ge=1, max_value=MAX_WEEKS),
+        Column("fte", NUMBER, "Headcount in post that week (a contract's N, a regional source's F).",
+               required=True, ge=0, max_value=MAX_FTE, warn_above=UNUSUAL_FTE),
+        Column("onboarded", NUMBER, "FTE who joined that week (O)." + _REGIONAL_HISTORY, default=0.0, ge=0,
+               max_value=MAX_FTE, blank="0"),
+        Column("exits", NUMBER, "FTE who left that week (X)." + _REGIONAL_HISTORY, default=0.0, ge=0,
+               max_value=MAX_FTE, blank="0"),
+    ),
+    key=("unit", "region", "week"),
+    step=("optional: who was in post in each week before settings plan_from_week (staff in post at the start), "
+          "and decisions already taken for later weeks; the regional stock must add up (fte = last week's fte "
+          "+ onboarded - exits)"),
+    optional=True,
+)
+
 SHEETS: tuple[Sheet, ...] = (
     SETTINGS_SHEET,
     REGIONS,
@@ -468,13 +508,15 @@ SHEETS: tuple[Sheet, ...] = (
     CONTRACTS,
     AVAILABILITY,
     DEMAND,
+    HISTORY,
 )
 SHEETS_BY_NAME = {s.name: s for s in SHEETS}
 SHEET_ORDER = {s.name: i for i, s in enumerate(SHEETS)}
 
 # The sheets the tool itself writes, or reads for another command (workbook.md): not unknown, so no
-# warning (README: the template's instructions; experiments: compare; history, replan_changes: replan).
-EXTRA_SHEETS = ("README", "experiments", "history", "replan_changes")
+# warning (README: the template's instructions; experiments: compare; replan_changes: replan). history is
+# a declared sheet (HISTORY).
+EXTRA_SHEETS = ("README", "experiments", "replan_changes")
 
 # Rules that involve more than one cell, in words (for the README sheet and docs).
 CROSS_RULES: tuple[str, ...] = (
@@ -495,6 +537,14 @@ CROSS_RULES: tuple[str, ...] = (
     "start_date and every week of the horizon lie within Excel's dates (1900-01-01 to 9999-12-31).",
     "The expected cost of losing all demand, plus signed contracts' forced costs, is at most 1e13 "
     "(larger objectives cannot be solved reliably).",
+    "plan_from_week <= weeks; reveal_week >= plan_from_week unless there is one scenario; demand of the weeks "
+    "before plan_from_week is what happened: the same cases in every scenario.",
+    "history: a unit is a contract (region blank, fte only) or a regional source (region given); one row per "
+    "unit, region and week, week <= weeks. A regional source's stock adds up: fte = the previous week's fte "
+    "(0 before week 1, and for a week before plan_from_week with no row) + onboarded - exits.",
+    "history of a contract: fte <= max_fte, 0 outside start_week..end_week, at least min_fte in the weeks "
+    "before plan_from_week of its window once it is signed (by its status or by a row with fte > 0), and one "
+    "level (= committed_fte when given) through its initial term.",
 )
 
 __all__ = [

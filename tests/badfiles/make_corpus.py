@@ -250,6 +250,43 @@ case("settings_mip_gap_text", 1, "settings!B8: mip_gap must be", "got 'small'")(
     edited(set_cell("settings", "B8", "small")))
 
 # ---------------------------------------------------------------------------
+# plan_from_week and history (v2 section 1). The example's history rows 2-4 are eho in north, midlands,
+# south in week 1 (A unit, B region, C week, D fte, E onboarded, F exits); settings!B10 is plan_from_week.
+# ---------------------------------------------------------------------------
+def append_row(sheet: str, *values) -> Callable:
+    def edit(book):
+        book[sheet].append(list(values))
+    return edit
+
+
+case("valid_history_plan_from_week_2", 0, "valid (3 regions", note="plan from week 2: week 1 is history")(
+    edited(set_cell("settings", "B10", 2)))
+case("history_stock_does_not_add_up", 1, "history!D2: eho/north week 1: fte 9 does not add up")(
+    edited(set_cell("history", "D2", 9)))
+case("history_unknown_unit", 1, "history!A3: unknown unit 'ehoo'")(edited(set_cell("history", "A3", "ehoo")))
+case("history_unknown_region", 1, "history!B3: unknown region 'wales' (not in sheet regions)")(
+    edited(set_cell("history", "B3", "wales")))
+case("history_contract_with_region", 1, "history!B5: 'callco_flex' is a contract: a contract row has no region")(
+    edited(append_row("history", "callco_flex", "north", 2, 5)))
+case("history_week_beyond_horizon", 1, "history!C4: week 9 is beyond the horizon (weeks = 8)")(
+    edited(set_cell("history", "C4", 9)))
+case("history_negative_onboarded", 1, "history!E2: onboarded must be a number >= 0")(
+    edited(set_cell("history", "E2", -8)))
+case("history_past_demand_differs", 1, "demand!C5: cases of week 1 (before plan_from_week 2) are what happened")(
+    edited(both(set_cell("settings", "B10", 2), set_cell("demand", "C5", 301))))
+case("history_reveal_before_plan_from_week", 1, "settings!B6: reveal_week 3 is before plan_from_week 4")(
+    edited(set_cell("settings", "B10", 4)))
+case("history_plan_from_week_beyond_horizon", 1, "settings!B10: plan_from_week 9 is beyond the horizon")(
+    edited(set_cell("settings", "B10", 9)))
+case("history_contract_outside_its_weeks", 1, "history!D5: contract 'callco_flex' runs weeks 2..8")(
+    edited(append_row("history", "callco_flex", None, 1, 5)))
+case("history_two_levels_in_initial_term", 1, "history!D6: contract 'callco_block' week 3 lies in its initial term")(
+    edited(both(append_row("history", "callco_block", None, 2, 20), append_row("history", "callco_block", None, 3, 25))))
+case("history_week_missing_before_plan_from_week", 1,
+     "history!D2: eho/north: 8 in post in week 1, but no row for week 2")(
+    edited(set_cell("settings", "B10", 3)))
+
+# ---------------------------------------------------------------------------
 # regions, scenarios, work_types
 # ---------------------------------------------------------------------------
 case("regions_duplicate_id", 1, "regions!A4: duplicate region 'north' (first at A2)")(

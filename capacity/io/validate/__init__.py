@@ -79,6 +79,8 @@ def _check_layout(raw: RawWorkbook, out: Collector) -> None:
         elif name not in S.EXTRA_SHEETS:  # the tool's own sheets are not unknown (workbook.md): no warning
             out.warn(name, "A1", f"unknown sheet '{name}' ignored")
     for sheet in S.SHEETS:
+        if sheet.optional:
+            continue
         if sheet.name not in raw.sheets and sheet.name.lower() not in {n.lower() for n in raw.sheets}:
             out.error(sheet.name, "A1", f"missing sheet '{sheet.name}'")
 

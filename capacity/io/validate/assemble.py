@@ -12,7 +12,7 @@ import pandas as pd
 
 from capacity.io import schema as S
 from capacity.io.errors import col_letter
-from capacity.io.inputs import Inputs, Origin, Settings
+from capacity.io.inputs import HISTORY_COLUMNS, Inputs, Origin, Settings, empty_history
 from capacity.io.reader import RawWorkbook
 from capacity.io.validate.cells import Book, Parsed, is_blank
 
@@ -74,7 +74,24 @@ def assemble(raw: RawWorkbook, book: Book, weeks: int) -> Inputs:
         if isinstance(key, str) and key.strip():
             settings_rows.setdefault(key.strip(), r0 + 1)
     origin.rows["settings"] = settings_rows
-    return Inputs(settings, regions, scenarios, work_types, sources, skills, contracts, availability, demand, origin)
+    if "history" in origin.rows:   # keyed (unit, region, week) with region '' for a contract, as Inputs.history
+        origin.rows["history"] = {(u, "" if r is None else r, w): row
+                                  for (u, r, w), row in origin.rows["history"].items()}
+    history = _history(book.get("history"))
+    return Inputs(settings, regions, scenarios, work_types, sources, skills, contracts, availability, demand, origin,
+                  history)
+
+
+def _history(p: Parsed | None) -> pd.DataFrame:
+    """The history sheet's rows (workbook order): region '' for a contract, blanks 0."""
+    if p is None or not p.records:
+        return empty_history()
+    df = _frame(p)[list(HISTORY_COLUMNS)]
+    df["region"] = df["region"].map(lambda v: "" if v is None or is_blank(v) else v).astype(object)
+    df["week"] = df["week"].astype(int)
+    for c in ("fte", "onboarded", "exits"):
+        df[c] = df[c].astype(float).fillna(0.0)
+    return df.reset_index(drop=True)
 
 
 def _long(p: Parsed, value_name: str, weeks: int) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from capacity.io import schema as S
 from capacity.io.errors import cell_ref
 from capacity.io.inputs import CONTRACTOR
 from capacity.io.validate.cells import Book, Collector
+from capacity.io.validate.history import HISTORY_RULES, staffed_contracts
 
 
 # --------------------------------------------------------------------------
@@ -152,6 +153,7 @@ def check_contracts(book: Book, out: Collector, weeks: int | None) -> None:
     c = book.get("contracts")
     if c is None:
         return
+    staffed = staffed_contracts(book, weeks)   # v2: the history staffs it, so it was arranged
     for i, rec in enumerate(c.records):
         if any(b[0] == i for b in c.bad):
             continue  # a bad cell in this row is already reported
@@ -173,7 +175,7 @@ def check_contracts(book: Book, out: Collector, weeks: int | None) -> None:
                 out.error("contracts", c.cell(i, "committed_fte"),
                           "committed_fte needs min_term_weeks >= 1 (the term it is committed for)")
         lead = rec.get("lead_weeks") or 0
-        pre_arranged = rec.get("status") == "signed" and committed is not None
+        pre_arranged = rec.get("status") == "signed" and committed is not None or rec.get("contract") in staffed
         if not pre_arranged and start < 1 + lead:
             out.error("contracts", c.cell(i, "start_week"),
                       f"start_week {start} is inside the lead time (lead_weeks {lead}): it must be >= {1 + lead}, "
@@ -287,7 +289,7 @@ RULES: tuple[Callable[[Book, Collector, int | None], None], ...] = (
     check_unit_ids,
     check_contractor_terms,
     check_unserved_work,
-)
+) + HISTORY_RULES
 
 
 def _source_kinds(book: Book) -> dict:

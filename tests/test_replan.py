@@ -278,3 +278,31 @@ def test_decided_weeks():
     assert list(rp.decided_weeks(2, 4, 5)) == [5, 6, 7, 8]
     assert list(rp.decided_weeks(3, 0, 5)) == [5, 6, 7]
     assert list(rp.decided_weeks(0, 0, 5)) == []
+
+
+def test_formulas_of_the_input_keep_their_values(small, tmp_path):
+    """A formula of the input stays a formula in the copy, with the value it had (openpyxl alone would
+    drop the value, and the reader refuses a formula without one)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("soffice") is None:
+        pytest.skip("LibreOffice (soffice) is not on the PATH: it saves the formulas' values")
+    book = openpyxl.load_workbook(small["in"])
+    ws = book["availability"]
+    old = ws["D2"].value
+    ws["D2"] = f"={old}/2*2"
+    src = tmp_path / "src.xlsx"
+    book.save(src)
+    folder = tmp_path / "lo"
+    subprocess.run(["soffice", "--headless", "--calc", "--convert-to", "xlsx", "--outdir", str(folder), str(src)],
+                   check=True, capture_output=True, timeout=180)
+    inp = folder / "src.xlsx"
+    assert read_workbook(inp).sheets["availability"].value(1, 3) == old   # LibreOffice saved the value
+    plan = tmp_path / "p.xlsx"
+    assert api.plan(inp, plan).exit_code == 0
+    out = tmp_path / "o.xlsx"
+    api.replan(inp, plan, T, scenario=W, output=out)
+    assert openpyxl.load_workbook(out)["availability"]["D2"].value == f"={old}/2*2"
+    assert read_workbook(out).sheets["availability"].value(1, 3) == old
+    read_inputs(out)   # no "formula without a value"

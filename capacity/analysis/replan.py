@@ -37,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,7 @@ def history_rows(inputs: Inputs, plan, week: int, branch: str) -> pd.DataFrame:
 
     ``plan``: the plan sheet read back (:func:`read_plan`). Returns :data:`HISTORY_COLUMNS` plus
     ``phase`` (``history`` for weeks < ``week``, ``decided`` for decisions already taken) and
-    ``plan_cell`` (the plan cell of the headcount), one row per unit-week, in unit, region, week order."""
+    ``plan_cell_<column>`` (the plan cell each value comes from), one row per unit-week, in unit, region, week order."""
     frame = plan.frame.assign(_row=np.arange(len(plan.frame)))
     rows = frame[frame["scenario"] == branch]
     weeks = inputs.settings.weeks
@@ -206,7 +207,8 @@ def history_rows(inputs: Inputs, plan, week: int, branch: str) -> pd.DataFrame:
         "exits": np.where(contract, np.nan, _nonnegative(out, "exits", plan)),
     })
     hist["phase"] = np.where(hist["week"].to_numpy() < week, "history", "decided")
-    hist["plan_cell"] = [plan.cell(int(i), "fte") for i in out["_row"]]
+    for column in ("fte", "onboarded", "exits"):   # where each value comes from
+        hist[f"plan_cell_{column}"] = [plan.cell(int(i), column) for i in out["_row"]]
     order = {u: i for i, u in enumerate(list(con.index) + list(src.index))}
     regions = {r: i for i, r in enumerate([""] + list(inputs.regions.index))}
     key = np.lexsort([hist["week"].to_numpy(), hist["region"].map(regions).to_numpy(),
@@ -367,6 +369,7 @@ def write_workbook(input_path: Path, target: str | Path, raw, inputs: Inputs, ro
     _write_history(book, raw, roll)
     _write_changes(book, roll)
     book.save(target)
+    keep_cached_values(target, raw)
 
 
 def _set(book, ws, r0: int, c0: int, new, old, roll: Rollforward, reason: str) -> None:
@@ -469,11 +472,11 @@ def _write_history(book, raw, roll: Rollforward) -> None:
     demand = book["demand"]
     if new_sheet:
         ws = book.create_sheet(HISTORY, book.sheetnames.index("demand") + 1)
-        for c0 in range(len(HISTORY_COLUMNS)):
+        for c0, width in enumerate((16, 14, 7, 12, 12, 12)):
             _copy_cell_style(demand.cell(row=1, column=1), ws.cell(row=1, column=c0 + 1))
-            ws.column_dimensions[col_letter(c0)].width = 14
+            ws.column_dimensions[col_letter(c0)].width = width
         _header_comments(ws)
-        ws.freeze_panes = "A2"
+        _fit_to_width(ws)
     else:
         ws = book[HISTORY]
     body = [ws.cell(row=2, column=c0 + 1) if ws.cell(row=2, column=c0 + 1).has_style else demand.cell(row=2, column=1)
@@ -484,23 +487,31 @@ def _write_history(book, raw, roll: Rollforward) -> None:
         grid.append([None if (isinstance(v, float) and math.isnan(v)) or v == "" else v for v in row])
     old = raw.sheets[HISTORY].cells if (HISTORY in raw.sheets and not new_sheet) else []
     width = max(len(HISTORY_COLUMNS), max((len(r) for r in old), default=0))
-    phase, units = roll.history["phase"].tolist(), roll.history["unit"].tolist()
+    h = roll.history
     for r0 in range(max(len(grid), len(old))):
-        if r0 == 0:
-            why = "history header"
-        elif r0 < len(grid):
-            why = (f"{units[r0 - 1]}: plan scenario {roll.branch}, "
-                   + ("week before the re-plan" if phase[r0 - 1] == "history"
-                      else f"decision already taken when week {roll.week} begins"))
-        else:
-            why = "row of the old history cleared"
         for c0 in range(width):
+            why = _history_reason(h, r0, c0, roll) if r0 < len(grid) else "row of the old history cleared"
             new = grid[r0][c0] if r0 < len(grid) and c0 < len(grid[r0]) else None
             cell = ws.cell(row=r0 + 1, column=c0 + 1)
             if r0 > 0 and c0 < len(body) and body[c0] is not None and not cell.has_style and r0 < len(grid):
                 cell._style = copy(body[c0])
+                if c0 >= 3:   # fte, onboarded, exits: the model's unrounded values, shown to 3 decimals
+                    cell.number_format = "#,##0.0##"
             prev = None if new_sheet else _old(raw, book, HISTORY, r0, c0)
             _set(book, ws, r0, c0, new, prev, roll, why)
+
+
+def _history_reason(h: pd.DataFrame, r0: int, c0: int, roll: Rollforward) -> str:
+    if r0 == 0:
+        return "history header"
+    row = h.iloc[r0 - 1]
+    what = (f"{row['unit']}{' in ' + row['region'] if row['region'] else ''}, week {row['week']}, plan scenario "
+            f"{roll.branch}: " + ("a week before the re-plan" if row["phase"] == "history"
+                                  else f"a decision already taken when week {roll.week} begins"))
+    column = HISTORY_COLUMNS[c0] if c0 < len(HISTORY_COLUMNS) else None
+    if column in ("fte", "onboarded", "exits"):
+        return f"{row[f'plan_cell_{column}']} ({what})"
+    return what
 
 
 def _copy_cell_style(src, dst) -> None:
@@ -531,24 +542,36 @@ def _header_comments(ws) -> None:
 
 def _write_changes(book, roll: Rollforward) -> None:
     """The sheet replan_changes: one row per edited cell (replacing any earlier one)."""
-    from openpyxl.styles import Font
-    from openpyxl.styles.borders import Border, Side
+    from openpyxl.styles import Alignment
 
     if CHANGES in book.sheetnames:
         del book[CHANGES]
     ws = book.create_sheet(CHANGES)
-    bold, rule = Font(bold=True), Border(bottom=Side(style="thin"))
+    head = book["demand"].cell(row=1, column=1)
     for c0, name in enumerate(CHANGES_COLUMNS):
         cell = ws.cell(row=1, column=c0 + 1)
         _put(cell, name)
-        cell.font, cell.border = bold, rule
+        _copy_cell_style(head, cell)
     for r0, ch in enumerate(roll.changes, start=1):
         for c0, v in enumerate((ch.ref, _shown(ch.old), _shown(ch.new), ch.reason)):
             _put(ws.cell(row=r0 + 1, column=c0 + 1), v)
-    for c0, width in enumerate((16, 20, 20, 60)):
+    for c0, width in enumerate((16, 22, 22, 90)):
         ws.column_dimensions[col_letter(c0)].width = width
-    ws.freeze_panes = "A2"
+    left = Alignment(horizontal="left")
+    for column in ("B", "C"):
+        for cell in ws[column][1:]:
+            cell.alignment = left
+    _fit_to_width(ws)
     ws.auto_filter.ref = f"A1:{col_letter(len(CHANGES_COLUMNS) - 1)}{len(roll.changes) + 1}"
+
+
+def _fit_to_width(ws) -> None:
+    """Header row frozen; printed landscape, one page wide, the header on every page."""
+    ws.freeze_panes = "A2"
+    ws.page_setup.orientation = "landscape"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.print_title_rows = "1:1"
 
 
 def _shown(v):
@@ -559,3 +582,77 @@ def _shown(v):
     if isinstance(v, (np.floating,)):
         return float(v)
     return v
+
+
+# --------------------------------------------------------------------------
+# Formulas keep their values
+# --------------------------------------------------------------------------
+
+_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)>(<f(?:\s[^>]*)?>.*?</f>|<f(?:\s[^>]*)?/>)<v\s*/></c>', re.S)
+
+
+def keep_cached_values(path: str | Path, raw) -> int:
+    """Give every formula cell of the copy its value as the input held it.
+
+    openpyxl keeps a formula but writes it without its cached value, which the reader refuses ("a formula
+    with no cached value is an error"); the copy would not be valid input until a spreadsheet recalculated
+    it. The formulas are the input's own, in the same cells (edited cells hold numbers), so their values
+    are the input's cached values (``raw``). Returns the number of cells given a value."""
+    import zipfile
+
+    from capacity.io.reader import _sheet_parts
+
+    with zipfile.ZipFile(path) as zf:
+        parts = {part: name for name, part in _sheet_parts(zf).items() if name in raw.sheets}
+        members = [(info, zf.read(info.filename)) for info in zf.infolist()]
+    done = 0
+
+    def fill(sheet, m):
+        nonlocal done
+        r0, c0 = _cell_index(m.group(1).decode())
+        value = sheet.value(r0, c0)
+        typed = _cached(value)
+        if typed is None:
+            return m.group(0)
+        kind, text = typed
+        attrs = re.sub(rb'\st="[^"]*"', b"", m.group(2)) + (b' t="' + kind + b'"' if kind else b"")
+        done += 1
+        return b'<c r="' + m.group(1) + b'"' + attrs + b">" + m.group(3) + b"<v>" + text + b"</v></c>"
+
+    out = []
+    for info, data in members:
+        name = parts.get(info.filename)
+        if name is not None and b"<f" in data:
+            data = _FORMULA_CELL.sub(lambda m: fill(raw.sheets[name], m), data)
+        out.append((info, data))
+    if done:
+        with zipfile.ZipFile(path, "w") as zf:
+            for info, data in out:
+                zf.writestr(info, data)
+    return done
+
+
+def _cell_index(ref: str) -> tuple[int, int]:
+    from capacity.io.errors import col_number
+
+    m = re.fullmatch(r"([A-Z]+)([0-9]+)", ref)
+    return int(m.group(2)) - 1, col_number(m.group(1)) - 1
+
+
+def _cached(value) -> tuple[bytes, bytes] | None:
+    """(cell type, value text) of a formula's cached value; None when there is none to give."""
+    from xml.sax.saxutils import escape
+
+    if value is None or value == "" or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    if isinstance(value, bool):
+        return b"b", b"1" if value else b"0"
+    if isinstance(value, (int, float)):
+        return b"", repr(float(value)).encode() if isinstance(value, float) else str(value).encode()
+    if isinstance(value, (dt.datetime, dt.date)):
+        stamp = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+        serial = (stamp - dt.datetime(1899, 12, 30)).total_seconds() / 86400.0
+        return b"", repr(serial).encode()
+    if isinstance(value, str):
+        return b"str", escape(value).encode("utf-8")
+    return None

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from capacity.gcpause import paused_gc
 from capacity.io.inputs import Inputs
 
 from .core import Context, Family
@@ -99,16 +100,17 @@ def build_model(inputs: Inputs, *, fixed: dict | None = None, elastic: bool = Fa
     models/README.md#elastic (an addition to the spec).
     """
     t0 = time.perf_counter()
-    ix = build_index(inputs)
-    t1 = time.perf_counter()
-    m = pyo.ConcreteModel(name="capacity")
-    ctx = Context(m=m, ix=ix, elastic=elastic, penalty=0.0, reveal_week=int(inputs.settings.reveal_week))
-    if elastic:
-        ctx.penalty = _penalty(inputs, ix)
-    add_variables(ctx, fixed)
-    for module in MODULES:   # every constraint family, in formulation.md's order (registry.py)
-        module.build(ctx)
-    add_objective(ctx)
+    with paused_gc():   # millions of objects, almost no cycles: see capacity/gcpause.py
+        ix = build_index(inputs)
+        t1 = time.perf_counter()
+        m = pyo.ConcreteModel(name="capacity")
+        ctx = Context(m=m, ix=ix, elastic=elastic, penalty=0.0, reveal_week=int(inputs.settings.reveal_week))
+        if elastic:
+            ctx.penalty = _penalty(inputs, ix)
+        add_variables(ctx, fixed)
+        for module in MODULES:   # every constraint family, in formulation.md's order (registry.py)
+            module.build(ctx)
+        add_objective(ctx)
     t2 = time.perf_counter()
     n_rows = sum(len(f.keys) for f in ctx.families)
     n_vars = sum(len(o) for o in ctx.objs.values())

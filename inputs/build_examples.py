@@ -3,6 +3,8 @@
     python inputs/build_examples.py                      # inputs/england-2020.xlsx (9 regions, 26 weeks)
     python inputs/build_examples.py --areas utla         # inputs/england-2020-utla.xlsx (149 authorities)
     python inputs/build_examples.py --weeks 45 -o FILE   # all 45 weeks of data
+    python inputs/build_examples.py --from-week 5        # inputs/england-2020-from-week-5.xlsx: the example
+                                                         # re-planned from week 5 in scenario observed
 
 This script is the source of truth: the committed ``inputs/england-2020.xlsx``
 is its output, and ``tests/test_england_example.py`` checks that it still
@@ -499,6 +501,29 @@ def write_england(path: Path, areas: str = "region", weeks: int = DEFAULT_WEEKS,
     return tables
 
 
+def write_from_week(week: int, scenario: str = "observed", source: Path = DEFAULT_OUT["region"],
+                    out: Path | None = None) -> Path:
+    """The example rolled forward to ``week`` (``capacity replan``): ``source`` is planned (in a temporary
+    folder), then re-planned from ``week`` with the plan's branch ``scenario`` as what happened. Written to
+    ``out`` (default ``<source stem>-from-week-<week>.xlsx`` beside ``source``)."""
+    import tempfile
+
+    from capacity import api
+    from capacity.io.errors import InputError
+
+    out = out or source.with_name(f"{source.stem}-from-week-{week}.xlsx")
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = Path(tmp) / f"{source.stem}-plan.xlsx"
+        try:
+            res = api.plan(source, plan)
+            if res.exit_code != 0:
+                raise ValueError(f"{source}: capacity plan exited {res.exit_code}: {res.message}")
+            api.replan(source, plan, week, scenario=scenario, output=out)
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--areas", choices=("region", "utla"), default="region",
@@ -508,8 +533,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DATA_DIR, help="folder with the england-2020 CSVs")
     ap.add_argument("--national", choices=("signed", "option"), default="signed",
                     help="'option': counterfactual in which the 2020 block contract is not yet signed")
+    ap.add_argument("--from-week", type=int, metavar="T",
+                    help="instead: plan the example (inputs/england-2020.xlsx, or --out) and re-plan it from week T "
+                         "(capacity replan) into <stem>-from-week-T.xlsx beside it")
+    ap.add_argument("--scenario", default="observed",
+                    help="with --from-week: the scenario that happened (default observed)")
     args = ap.parse_args(argv)
     out = args.out or DEFAULT_OUT[args.areas]
+    if args.from_week is not None:
+        try:
+            written = write_from_week(args.from_week, args.scenario, out)
+        except (ValueError, FileNotFoundError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"wrote {written} (re-planned from week {args.from_week}, scenario {args.scenario})")
+        return 0
     try:
         tables = write_england(out, args.areas, args.weeks, args.data, args.national)
     except (ValueError, FileNotFoundError) as exc:

@@ -31,8 +31,9 @@ def _regional_cells(inputs, key) -> list:
     if float(src.loc[s, "training_hours"] or 0) > 0:
         cells.append(o.cell("sources", s, "training_hours"))
     for col, amount in (("trainer", "training_hours"), ("supervisor", "supervision_ratio")):
-        for dep in src.index[(src[col] == s) & (src[amount].astype(float) > 0)]:
-            cells.append(o.cell("sources", dep, amount))
+        gives = src[amount].astype(float).to_numpy() > 0   # without a Series per test: read per short row
+        cells += [o.cell("sources", dep, amount) for dep, giver, g in zip(src.index, src[col], gives)
+                  if g and giver == s]
     return cells
 
 

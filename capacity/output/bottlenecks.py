@@ -89,9 +89,13 @@ def short_rows(inputs: Inputs, tables) -> pd.DataFrame:
 
 
 def _availability(inputs: Inputs, rows: pd.DataFrame) -> np.ndarray:
-    av = inputs.availability.set_index(["source", "region", "week"])["fte"]
+    av = _availability_table(inputs)
     idx = pd.MultiIndex.from_arrays([rows["unit"], rows["region"], rows["week"]])
     return av.reindex(idx).fillna(0.0).to_numpy(float)
+
+
+def _availability_table(inputs: Inputs) -> pd.Series:
+    return inputs.availability.set_index(["source", "region", "week"])["fte"]
 
 
 def _regional_caps(inputs: Inputs, rows: pd.DataFrame) -> np.ndarray:
@@ -123,37 +127,96 @@ def _owners(inputs: Inputs, rows: pd.DataFrame) -> pd.DataFrame:
     with a limit, followed along a chain of trainers): its rows are that giver's."""
     src = inputs.sources
     owner, owner_cap = rows["unit"].to_numpy(object).copy(), rows["cap"].to_numpy(object).copy()
+    at = [rows["scenario"].to_numpy(object), rows["week"].to_numpy(), rows["region"].to_numpy(object)]
+    regional = rows["unit"].isin(src.index).to_numpy()
+    givers = {who: rows["unit"].map(src[who]).to_numpy(object) for who in ("trainer", "supervisor")}
     for _ in range(len(src)):   # a chain of trainers is at most as long as the sources list
-        at = {(r.scenario, r.week, r.region, o): c for r, o, c in zip(rows.itertuples(index=False), owner, owner_cap)
-              if c}
+        has = owner_cap != ""
+        capped = pd.Series(owner_cap[has], index=pd.MultiIndex.from_arrays([a[has] for a in at] + [owner[has]]))
+        capped = capped[~capped.index.duplicated(keep="last")]
+        open_ = np.flatnonzero(~has & regional)
+        if not len(open_):
+            break
         changed = False
-        for i, r in enumerate(rows.itertuples(index=False)):
-            if owner_cap[i] or r.unit not in src.index:
-                continue
-            for who in ("trainer", "supervisor"):
-                giver = src.at[r.unit, who]
-                if isinstance(giver, str) and (r.scenario, r.week, r.region, giver) in at:
-                    owner[i], owner_cap[i], changed = giver, at[(r.scenario, r.week, r.region, giver)], True
-                    break
+        found = np.zeros(len(open_), dtype=bool)
+        for who in ("trainer", "supervisor"):
+            giver = givers[who][open_]
+            ok = ~found & np.array([isinstance(x, str) for x in giver], dtype=bool)
+            idx = pd.MultiIndex.from_arrays([a[open_] for a in at] + [giver])
+            cap = capped.reindex(idx).to_numpy(object)
+            hit = ok & pd.notna(cap)
+            owner[open_[hit]], owner_cap[open_[hit]] = giver[hit], cap[hit]
+            found |= hit
+            changed = changed or bool(hit.any())
         if not changed:
             break
     return rows.assign(owner=owner, owner_cap=owner_cap)
 
 
-@dataclass
 class _Context:
-    """What every phrase of a short unit reads: the input, the scenario rows of the tables, money format."""
+    """What every phrase of a short unit reads: the input, the scenario rows of the tables, money format,
+    and the tables indexed once, so that a phrase reads only its own rows (not the whole tables per unit)."""
 
-    inputs: Inputs
-    plan: pd.DataFrame
-    work: pd.DataFrame
-    coverage: pd.DataFrame
-    money: object
+    def __init__(self, inputs: Inputs, tables, money):
+        self.inputs, self.money = inputs, money
+        self.plan = scenarios(tables.plan).assign(region=lambda d: d["region"].fillna(""))
+        self.work = work_with_terms(inputs, tables.work).reset_index(drop=True)
+        self.coverage = scenarios(tables.coverage).reset_index(drop=True)
+        av = _availability_table(inputs)
+        self.av = dict(zip(av.index, av.fillna(0.0).to_numpy(float)))   # (source, region, week) -> FTE
+        self.in_post = dict(zip(zip(self.plan["scenario"], self.plan["week"], self.plan["region"], self.plan["unit"]),
+                                self.plan["fte"].fillna(0.0).to_numpy(float)))
+        self._scen = {w: i for i, w in enumerate(inputs.scenarios.index)}
+        self._weeks = int(max(inputs.weeks, default=0)) + 1
+        self._work_codes, self._cov_codes = self._codes(self.work), self._codes(self.coverage)
+        self._work = self.work[["work_type", "task_hours"]]
+        self._cov = self.coverage[["region", "completed", "demand"]]
+        self._work_at = self.work.groupby(["unit", "region"], sort=False).indices
+        self._work_of = self.work.groupby("unit", sort=False).indices
+        self._cov_of = self.coverage.groupby("region", sort=False).indices
+        self._cov_pair = self.coverage.groupby(self._cov_codes, sort=False).indices
+        # a coverage row whose completion target (eq 13) is held at its floor
+        mcs = inputs.work_types["min_completion_share"].fillna(0.0)
+        floor = self.coverage["work_type"].map(mcs).to_numpy(float) * self.coverage["demand"].to_numpy(float)
+        self.cov_held = ((self.coverage["completed"].to_numpy(float) <= floor + TOL * np.maximum(1.0, floor))
+                         & (floor > TOL))
+        self.cov_type = self.coverage["work_type"].to_numpy(object)
+        src = inputs.sources
+        self.dependants = {u: [s for s in src.index if u in (src.at[s, "trainer"], src.at[s, "supervisor"])]
+                           for u in src.index}
 
-    @classmethod
-    def of(cls, inputs: Inputs, tables, money) -> "_Context":
-        plan = scenarios(tables.plan).assign(region=lambda d: d["region"].fillna(""))
-        return cls(inputs, plan, work_with_terms(inputs, tables.work), scenarios(tables.coverage), money)
+    def _codes(self, frame: pd.DataFrame) -> np.ndarray:
+        """One integer per (scenario, week) pair (-1: a scenario not in the input)."""
+        scen = frame["scenario"].map(self._scen).fillna(-1).to_numpy(np.int64)
+        return np.where(scen >= 0, scen * self._weeks + frame["week"].to_numpy(np.int64), -1)
+
+    def pairs(self, g: pd.DataFrame) -> np.ndarray:
+        """The (scenario, week) codes of the short rows ``g`` (their column ``pair``, :meth:`with_pairs`)."""
+        return np.unique(g["pair"].to_numpy())
+
+    def with_pairs(self, rows: pd.DataFrame) -> pd.DataFrame:
+        return rows.assign(pair=self._codes(rows))
+
+    def available(self, units, regions, weeks) -> np.ndarray:
+        """Available FTE per (unit, region, week) (0 without an availability row)."""
+        av = self.av
+        return np.array([av.get(k, 0.0) for k in zip(units, regions, weeks)], dtype=float)
+
+    def work_rows(self, unit: str, region: str, g: pd.DataFrame) -> pd.DataFrame:
+        """The unit's work rows (in its region; a contract's in every region) in the (scenario, week) pairs of
+        ``g``, in the table's order."""
+        pos = self._work_at.get((unit, region)) if region else self._work_of.get(unit)
+        if pos is None:
+            return self._work.iloc[:0]
+        return self._work.iloc[pos[np.isin(self._work_codes[pos], self.pairs(g))]]
+
+    def coverage_rows(self, region: str, g: pd.DataFrame) -> np.ndarray:
+        """Positions of the coverage rows of ``region`` ('': every region) in the pairs of ``g``, in order."""
+        if region:
+            pos = self._cov_of.get(region, np.array([], dtype=np.intp))
+            return pos[np.isin(self._cov_codes[pos], self.pairs(g))]
+        blocks = [self._cov_pair[c] for c in self.pairs(g) if c in self._cov_pair]
+        return np.sort(np.concatenate(blocks)) if blocks else np.array([], dtype=np.intp)
 
 
 #: a lead time is the source's, not the region's: its rows are grouped over the regions
@@ -164,7 +227,8 @@ def _hours_bottlenecks(inputs: Inputs, tables, money) -> list[Bottleneck]:
     rows = short_rows(inputs, tables)
     if rows.empty:
         return []
-    ctx = _Context.of(inputs, tables, money)
+    ctx = _Context(inputs, tables, money)
+    rows = ctx.with_pairs(rows)
     rows["place"] = np.where(rows["owner_cap"].isin(_ACROSS_REGIONS), "*", rows["region"])
     out = []
     for (place, unit, cap), g in rows.groupby(["place", "owner", "owner_cap"], sort=False):
@@ -184,18 +248,12 @@ def _hours_bottlenecks(inputs: Inputs, tables, money) -> list[Bottleneck]:
     return out
 
 
-def _at(frame: pd.DataFrame, g: pd.DataFrame) -> pd.DataFrame:
-    """The rows of ``frame`` in the (scenario, week) pairs of ``g``."""
-    at = set(zip(g["scenario"], g["week"]))
-    return frame[[pair in at for pair in zip(frame["scenario"], frame["week"])]]
-
-
 def when(inputs: Inputs, g: pd.DataFrame) -> str:
     """'weeks 1–3' (one scenario), 'weeks 1–3 in every scenario', or 'weeks 3–5 if high; week 1 if low'."""
     if len(inputs.scenarios) == 1:
         return week_ranges(g["week"])
-    by = {w: week_ranges(g.loc[g["scenario"] == w, "week"]) for w in inputs.scenarios.index
-          if (g["scenario"] == w).any()}
+    scen, week = g["scenario"].to_numpy(), g["week"].to_numpy()
+    by = {w: week_ranges(week[scen == w]) for w in inputs.scenarios.index if (scen == w).any()}
     if len(by) == len(inputs.scenarios) and len(set(by.values())) == 1:
         return f"{next(iter(by.values()))} in every scenario"
     return "; ".join(f"{weeks} if {w}" for w, weeks in by.items())
@@ -204,11 +262,12 @@ def when(inputs: Inputs, g: pd.DataFrame) -> str:
 def _headline(ctx: _Context, g: pd.DataFrame, cap: str) -> str:
     region, unit = g["region"].iat[0], g["unit"].iat[0]
     if cap in _ACROSS_REGIONS:
-        regions = [r for r in ctx.inputs.regions.index if r in set(g["region"])]
+        present = set(g["region"])
+        regions = [r for r in ctx.inputs.regions.index if r in present]
         where = f"{unit} in {'every region' if len(regions) == len(ctx.inputs.regions) else names(regions)}"
     else:
         where = f"{region}, {unit}" if region else f"contract {unit}"
-    return f"{where}, {when(ctx.inputs, g)}: {_cap_phrase(ctx.inputs, g, cap, unit)}."
+    return f"{where}, {when(ctx.inputs, g)}: {_cap_phrase(ctx.inputs, g, cap, unit, ctx)}."
 
 
 def _price(ctx: _Context, g: pd.DataFrame) -> str:
@@ -218,10 +277,11 @@ def _price(ctx: _Context, g: pd.DataFrame) -> str:
     return f"An extra productive hour is worth up to {ctx.money(float(top['price']), 2)}{pay}."
 
 
-def _cap_phrase(inputs: Inputs, g: pd.DataFrame, cap: str, unit: str) -> str:
+def _cap_phrase(inputs: Inputs, g: pd.DataFrame, cap: str, unit: str, ctx: "_Context | None" = None) -> str:
     src, con = inputs.sources, inputs.contracts
     if cap == "availability":
-        return f"every available {unit} is in post ({_span(_availability(inputs, g))} FTE)"
+        avail = _availability(inputs, g) if ctx is None else ctx.available(g["unit"], g["region"], g["week"])
+        return f"every available {unit} is in post ({_span(avail)} FTE)"
     if cap == "lead":
         lead = int(src.at[unit, "lead_weeks"])
         return f"nobody can start before week {1 + lead} (lead time {lead} week{'s' * (lead != 1)})"
@@ -254,7 +314,7 @@ def _usage(ctx: _Context, g: pd.DataFrame) -> str:
     productive = float(g["fte"].fillna(0.0).sum()) * ctx.inputs.settings.productive_hours
     if productive <= TOL:
         return ""
-    wk = _at(ctx.work[(ctx.work["unit"] == unit) & ((ctx.work["region"] == region) | (region == ""))], g)
+    wk = ctx.work_rows(unit, region, g)
     shares = [(k, h / productive) for k, h in wk.groupby("work_type", sort=False)["task_hours"].sum().items()]
     shares += [("training", float(g["training_hours"].fillna(0.0).sum()) / productive),
                ("supervising", float(g["supervision_hours"].fillna(0.0).sum()) / productive)]
@@ -266,17 +326,11 @@ def _targets_held(ctx: _Context, g: pd.DataFrame) -> list[str]:
     """Work types the unit does whose completion target (eq 13) is held at its floor in the unit's short rows."""
     unit, region = g["unit"].iat[0], g["region"].iat[0]
     mcs = ctx.inputs.work_types["min_completion_share"].fillna(0.0)
-    wk = _at(ctx.work[(ctx.work["unit"] == unit) & ((ctx.work["region"] == region) | (region == ""))], g)
-    cov = _at(ctx.coverage[(ctx.coverage["region"] == region) | (region == "")], g)
-    held = []
-    for k in dict.fromkeys(wk["work_type"]):
-        if mcs.get(k, 0.0) <= 0:
-            continue
-        c = cov[cov["work_type"] == k]
-        floor = mcs[k] * c["demand"].to_numpy(float)
-        if ((c["completed"].to_numpy(float) <= floor + TOL * np.maximum(1.0, floor)) & (floor > TOL)).any():
-            held.append(k)
-    return held
+    wk = ctx.work_rows(unit, region, g)
+    cov = ctx.coverage_rows(region, g)
+    held_rows = ctx.cov_held[cov]
+    types = ctx.cov_type[cov]
+    return [k for k in dict.fromkeys(wk["work_type"]) if mcs.get(k, 0.0) > 0 and (held_rows & (types == k)).any()]
 
 
 def _held_text(ctx: _Context, held: list[str]) -> str:
@@ -290,14 +344,11 @@ def _dependants(ctx: _Context, g: pd.DataFrame, helped: pd.DataFrame) -> str:
     unit, region = g["unit"].iat[0], g["region"].iat[0]
     if not region:
         return ""
-    src = ctx.inputs.sources
-    keys = ["scenario", "week", "region", "unit"]
-    in_post = ctx.plan.set_index(keys)["fte"]
     out = []
-    for s in [s for s in src.index if unit in (src.at[s, "trainer"], src.at[s, "supervisor"])]:
-        rows = g[["scenario", "week", "region"]].assign(unit=s)
-        avail = _availability(ctx.inputs, rows)
-        got = in_post.reindex(pd.MultiIndex.from_frame(rows[keys])).fillna(0.0).to_numpy(float)
+    scen, week, reg = g["scenario"].to_numpy(), g["week"].to_numpy(), g["region"].to_numpy()
+    for s in ctx.dependants.get(unit, []):
+        avail = ctx.available([s] * len(g), reg, week)
+        got = np.array([ctx.in_post.get((w, t, r, s), 0.0) for w, t, r in zip(scen, week, reg)], dtype=float)
         if avail.mean() - got.mean() > 0.05:
             out.append(f"{s} ({fte(got.mean())} of {fte(avail.mean())} available in post, on average)")
     if not out:
@@ -312,7 +363,7 @@ def _effect(ctx: _Context, g: pd.DataFrame) -> str:
     region = g["region"].iat[0]
     if not region or len(ctx.inputs.regions) < 2:
         return ""
-    by_r = _at(ctx.coverage, g).groupby("region")[["completed", "demand"]].sum()
+    by_r = ctx._cov.iloc[ctx.coverage_rows("", g)].groupby("region")[["completed", "demand"]].sum()
     by_r = by_r[by_r["demand"] > TOL]
     if region not in by_r.index or len(by_r) < 2:
         return ""
@@ -327,7 +378,12 @@ def _levers(ctx: _Context, g: pd.DataFrame, cap: str, held: list[str], seen: lis
     """The families' remedies with the input cells of the short rows (each cell named once): the limit's
     family, then the hours family (its training and supervision loads), then any completion target held."""
     inputs = ctx.inputs
-    keys = [_key(r.unit, r.region, r.week, r.scenario) for r in g.itertuples(index=False)]
+    # one key per (unit, region, week): the cells of these families do not depend on the scenario
+    keys, done = [], set()
+    for unit, region, week, scenario in zip(g["unit"], g["region"], g["week"], g["scenario"]):
+        if (unit, region, week) not in done:
+            done.add((unit, region, week))
+            keys.append(_key(unit, region, week, scenario))
     out = [_lever(inputs, family(CAP_FAMILY[cap]), keys, seen)]
     if cap not in _ACROSS_REGIONS:
         out.append(_lever(inputs, family("hours.regional" if g["region"].iat[0] else "hours.contract"), keys, seen))
@@ -361,7 +417,8 @@ def _read_cells(inputs: Inputs, spec, key: dict) -> list[str]:
 
 
 def _text_and_cells(words: str, cells: list[str], seen: list[str]) -> str:
-    new = [c for c in dict.fromkeys(cells) if c not in seen]
+    old = set(seen)
+    new = [c for c in dict.fromkeys(cells) if c not in old]
     if not new:
         return ""
     seen.extend(new)

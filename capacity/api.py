@@ -19,6 +19,7 @@ import pandas as pd
 
 from capacity.io.errors import Issue
 from capacity.exitcodes import EXIT_NO_SOLUTION, STATUS_EXIT
+from capacity.gcpause import paused_gc
 from capacity.io.output_paths import default_output
 from capacity.output.provenance import record_write_seconds, run_sheet
 
@@ -95,9 +96,11 @@ def plan(
 
 @contextmanager
 def _timed(timings: dict, key: str, progress: Progress, message: str):
+    """Time a stage; Python's cyclic collector is paused inside it (capacity/gcpause.py)."""
     t0 = time.perf_counter()
     progress(message)
-    yield
+    with paused_gc():
+        yield
     timings[key] = time.perf_counter() - t0
 
 
@@ -163,7 +166,8 @@ def _write(res: PlanResult, output: Path, started, command_line, progress: Progr
         timings["write_s"] = time.perf_counter() - t0
         record_write_seconds(tmp, timings["write_s"])
 
-    safety.atomic_write(output, write)
+    with paused_gc():
+        safety.atomic_write(output, write)
     run_info.loc[run_info["key"] == "seconds_write", "value"] = round(timings["write_s"], 3)
     res.output = output
 

@@ -306,3 +306,23 @@ def test_formulas_of_the_input_keep_their_values(small, tmp_path):
     assert openpyxl.load_workbook(out)["availability"]["D2"].value == f"={old}/2*2"
     assert read_workbook(out).sheets["availability"].value(1, 3) == old
     read_inputs(out)   # no "formula without a value"
+
+
+def test_actuals_refuse_a_plan_whose_branches_differ_before_reveal(small, tmp_path):
+    """Before reveal_week the branches agree (eq 14); a plan sheet edited so that they do not is refused."""
+    book = openpyxl.load_workbook(small["plan"])
+    ws = book["plan"]
+    head = [c.value for c in ws[1]]
+    col = {h: i + 1 for i, h in enumerate(head)}
+    row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, col["scenario"]).value == "high"
+               and ws.cell(r, col["unit"]).value == "redeployed" and ws.cell(r, col["week"]).value == 2)
+    region = ws.cell(row, col["region"]).value
+    ws.cell(row, col["fte"]).value = ws.cell(row, col["fte"]).value + 1
+    edited = tmp_path / "edited-plan.xlsx"
+    book.save(edited)
+    rp.keep_cached_values(edited, read_workbook(small["plan"]))   # as a spreadsheet would save it
+    act = _actuals(tmp_path / "act.xlsx", [["north", 1, 2], ["midlands", 1, 2], ["south", 1, 2]])
+    with pytest.raises(InputError) as e:
+        api.replan(small["in"], edited, 3, actuals=act, output=tmp_path / "o.xlsx")
+    assert f"the plan's scenarios differ on fte of redeployed in {region} in week 2" in str(e.value)
+    assert not (tmp_path / "o.xlsx").exists()

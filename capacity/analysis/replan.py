@@ -230,34 +230,36 @@ def _nonnegative(rows: pd.DataFrame, column: str, plan) -> np.ndarray:
 
 def check_branches_agree(inputs: Inputs, plan, hist: pd.DataFrame, week: int) -> None:
     """Before reveal_week every branch of a plan takes the same decisions (eq 14): with --actuals the
-    history may come from any one of them, and the others must agree with it. A plan whose branches
-    differ on a decision taken before T is refused (it cannot be this input's plan)."""
+    history may come from any one of them, and the others must agree with it on every decision taken
+    before ``week``: the headcounts of the weeks before it, and of later weeks whose increases and
+    decreases were both taken (week < T + min(lead, notice)); a later week's onboarded (exits) when
+    week - lead (notice) < T. A plan whose branches differ there is refused (the plan was changed)."""
     frame = plan.frame[plan.frame["scenario"] != "expected"]
     frame = frame.assign(region=np.where(frame["kind"].to_numpy() == S.CONTRACTOR, "", frame["region"]))
     lags = pd.concat([inputs.contracts[["lead_weeks", "notice_weeks"]],
                       inputs.regional_sources[["lead_weeks", "notice_weeks"]]])
+    t = hist["week"].to_numpy()
+    lead = hist["unit"].map(lags["lead_weeks"]).to_numpy(dtype=int)
+    notice = hist["unit"].map(lags["notice_weeks"]).to_numpy(dtype=int)
+    taken = {"fte": t < week + np.minimum(lead, notice), "onboarded": t - lead < week,
+             "exits": t - notice < week}
     keys = ["unit", "region", "week"]
-    for column, lag in (("fte", None), ("onboarded", "lead_weeks"), ("exits", "notice_weeks")):
-        taken = hist["week"].to_numpy() < week
-        if lag is not None:   # a decided row's O (X) was taken when week - lead (notice) < T
-            taken |= hist["week"].to_numpy() - hist["unit"].map(lags[lag]).to_numpy(dtype=int) < week
-        else:                 # a decided row's headcount: both its changes taken
-            both = np.maximum(hist["unit"].map(lags["lead_weeks"]), hist["unit"].map(lags["notice_weeks"]))
-            taken |= hist["week"].to_numpy() - both.to_numpy(dtype=int) < week
-        want = hist.loc[taken & hist[column].notna(), keys]
+    for column, mask in taken.items():
+        want = hist.loc[mask & hist[column].notna().to_numpy(), keys]
         if want.empty:
             continue
         spread = frame.groupby(keys)[column].agg(["min", "max"])
         got = spread.reindex(pd.MultiIndex.from_frame(want))
         scale = 1.0 + np.maximum(got["min"].abs(), got["max"].abs())
-        off = (got["max"] - got["min"]).to_numpy() > AGREE_TOL * scale.to_numpy()
-        if off.any():
-            u, r, t = want.iloc[int(np.flatnonzero(off)[0])]
+        off = np.flatnonzero((got["max"] - got["min"]).to_numpy() > AGREE_TOL * scale.to_numpy())
+        if len(off):
+            u, r, w = want.iloc[int(off[0])]
+            lo, hi = got["min"].iat[int(off[0])], got["max"].iat[int(off[0])]
             raise file_error(
-                f"the plan's scenarios differ on {column} of {u}{' in ' + r if r else ''} in week {t} (from "
-                f"{got['min'].iat[int(np.flatnonzero(off)[0])]:.6g} to {got['max'].iat[int(np.flatnonzero(off)[0])]:.6g}), "
-                f"a decision taken before reveal_week {inputs.settings.reveal_week}: the plan workbook was "
-                "changed after it was written; nothing can be re-planned from it")
+                f"the plan's scenarios differ on {column} of {u}{' in ' + r if r else ''} in week {w} (from "
+                f"{lo:.6g} to {hi:.6g}), a decision taken before week {week} and reveal_week "
+                f"{inputs.settings.reveal_week}: the plan workbook was changed after it was written; nothing "
+                "can be re-planned from it")
 
 
 def actuals_branch(inputs: Inputs) -> str:

@@ -89,16 +89,36 @@ class InputCells:
         return number(used)
 
     def refs(self, sheet: str, keys, column, used) -> np.ndarray:
-        """:meth:`ref` for many rows, computed once per distinct key."""
-        keys = list(keys)
-        used = list(used)
-        memo: dict = {}
-        out = []
-        for k, u in zip(keys, used):
-            if (k, u) not in memo:
-                memo[(k, u)] = self.ref(sheet, k, column, u)
-            out.append(memo[(k, u)])
-        return np.array(out, dtype=object)
+        """:meth:`ref` for many rows, computed once per distinct (key, value). ``keys``: one key per row, or
+        a tuple of aligned arrays whose rows are the keys (a compound key such as (source, work_type))."""
+        parts = [np.asarray(k, dtype=object) for k in keys] if isinstance(keys, tuple) else \
+            [np.asarray(keys, dtype=object)]
+        used = np.asarray(used, dtype=float)
+        if not len(used):
+            return np.array([], dtype=object)
+        codes, first = _distinct(*parts, used)
+        texts = np.array([self.ref(sheet, tuple(p[i] for p in parts) if isinstance(keys, tuple) else parts[0][i],
+                                   column, used[i]) for i in first], dtype=object)
+        return texts[codes]
+
+
+def _distinct(*columns) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each row, first row of each code) for the distinct rows of aligned columns; codes number the
+    distinct rows in order of first appearance."""
+    codes = _joint_codes([list(columns)])[0]
+    return codes, np.unique(codes, return_index=True)[1]
+
+
+def _joint_codes(tables: list[list]) -> list[np.ndarray]:
+    """One integer per row of each table (a list of aligned key columns; every table has as many columns),
+    equal where two rows' keys are equal, in any of the tables (NaN equals NaN)."""
+    sizes = [len(t[0]) for t in tables]
+    code = np.zeros(sum(sizes), dtype=np.int64)
+    for j in range(len(tables[0])):
+        col = np.concatenate([np.asarray(t[j], dtype=object) for t in tables])
+        c, u = pd.factorize(col, use_na_sentinel=False)
+        code, _ = pd.factorize(code * (len(u) + 1) + c)
+    return np.split(code, np.cumsum(sizes)[:-1])
 
 
 def number(x: float) -> str:
@@ -125,15 +145,22 @@ class Layout:
         self.part = part
         self.row = row
         self.single = self.n == 0 or int(part.max()) == 1
+        self.row_text = row.astype(str).astype(object)
+        self.sheet_text = np.array([part_name(name, int(p)) + "!" for p in np.unique(part)], dtype=object)[
+            part - 1] if self.n else np.array([], dtype=object)
 
     def own(self, column: str) -> np.ndarray:
         """Same-row references, e.g. ``G2``, one per row (formulas on their own sheet part)."""
-        return np.char.add(self.letters[column], self.row.astype(str)).astype(object)
+        return self.letters[column] + self.row_text
 
     def cells(self, column: str, idx) -> list[str]:
         """Sheet-qualified references to rows ``idx`` of ``column``."""
         letter = self.letters[column]
         return [f"{part_name(self.name, int(self.part[i]))}!{letter}{int(self.row[i])}" for i in idx]
+
+    def all_cells(self, column: str) -> np.ndarray:
+        """:meth:`cells` of every row, as an array."""
+        return self.sheet_text + (self.letters[column] + self.row_text)
 
     def span(self, column: str, lo: int, hi: int) -> str:
         """The rows lo..hi-1 of ``column`` as one SUM argument (a range when on one sheet part)."""
@@ -202,8 +229,8 @@ def formulas(inputs, raw, plan: pd.DataFrame, work: pd.DataFrame, coverage: pd.D
 
 def _skill_refs(inputs, cells: InputCells, work: pd.DataFrame) -> dict[str, np.ndarray]:
     src = _source_of_unit(inputs, work["unit"])
-    keys = list(zip(src, work["work_type"]))
-    sk = inputs.skills.reindex(pd.MultiIndex.from_tuples(keys, names=["source", "work_type"])) if keys else \
+    keys = (src, work["work_type"].to_numpy(dtype=object))
+    sk = inputs.skills.reindex(pd.MultiIndex.from_arrays(keys, names=["source", "work_type"])) if len(src) else \
         inputs.skills.iloc[:0]
     return {c: cells.refs("skills", keys, c, sk[c].to_numpy(float))
             for c in ("minutes_per_task", "success_rate", "escalation_share", "handoff_minutes")}
@@ -269,18 +296,31 @@ def _task_hour_sums(plan, work, lay) -> np.ndarray:
     out = np.full(len(plan), None, dtype=object)
     if not len(work):
         return out
-    key_w = work[["scenario", "week", "unit"]].astype(str).agg("\x1f".join, axis=1)
-    is_reg = work["unit"].isin(plan.loc[plan["kind"] != "contractor", "unit"].unique())
-    key_w = key_w.where(~is_reg, key_w + "\x1f" + work["region"].astype(str))
-    key_p = plan[["scenario", "week", "unit"]].astype(str).agg("\x1f".join, axis=1)
-    key_p = key_p.where(plan["kind"] == "contractor", key_p + "\x1f" + plan["region"].astype(str))
-    starts = pd.Series(np.arange(len(work)), index=key_w.to_numpy())
-    first = starts.groupby(level=0).min()
-    last = starts.groupby(level=0).max() + 1
-    for i, k in enumerate(key_p.to_numpy()):
-        if k in first.index and plan["scenario"].iat[i] != EXPECTED:
-            lo, hi = int(first[k]), int(last[k])
-            out[i] = "=" + wl.span("task_hours", lo, hi)
+    # a regional unit's rows are its region's; a contract's, every region's ('' never names a region here)
+    is_reg = work["unit"].isin(plan.loc[plan["kind"] != "contractor", "unit"].unique()).to_numpy()
+    reg_w = np.where(is_reg, work["region"].astype(str).to_numpy(dtype=object), "\x1f")
+    reg_p = np.where(plan["kind"].to_numpy() == "contractor", "\x1f", plan["region"].astype(str).to_numpy(dtype=object))
+    code_w, code_p = _joint_codes([[work["scenario"].astype(str), work["week"].astype(str), work["unit"].astype(str),
+                                    reg_w],
+                                   [plan["scenario"].astype(str), plan["week"].astype(str), plan["unit"].astype(str),
+                                    reg_p]])
+    pos = np.arange(len(work))
+    first = pd.Series(pos).groupby(code_w).min()
+    last = pd.Series(pos).groupby(code_w).max() + 1
+    lo = first.reindex(code_p).to_numpy()
+    hi = last.reindex(code_p).to_numpy()
+    rows = np.flatnonzero(~np.isnan(lo) & (plan["scenario"].to_numpy() != EXPECTED))
+    lo, hi = lo[rows].astype(np.int64), hi[rows].astype(np.int64)
+    if not len(rows):
+        return out
+    # one sheet part: a reference or a range; across parts, every cell (Layout.span)
+    one = wl.part[lo] == wl.part[hi - 1]
+    sheet, letter = wl.sheet_text, wl.letters["task_hours"]
+    top, bottom = letter + wl.row_text[lo], letter + wl.row_text[hi - 1]
+    text = np.where(hi - lo == 1, "=" + sheet[lo] + top, "=SUM(" + sheet[lo] + top + ":" + bottom + ")")
+    out[rows[one]] = text[one]
+    for i, a, b in zip(rows[~one], lo[~one], hi[~one]):
+        out[i] = "=" + wl.span("task_hours", int(a), int(b))
     return out
 
 
@@ -290,21 +330,50 @@ def _expected_formulas(inputs, cells, frame: pd.DataFrame, lay: Layout, keys: li
     scen = list(inputs.scenarios.index)
     probs = {w: cells.ref("scenarios", w, "probability", float(inputs.scenarios.at[w, "probability"]))
              for w in scen}
-    k = frame[keys].astype(str).agg("\x1f".join, axis=1).to_numpy()
-    pos = {(s, kk): i for i, (s, kk) in enumerate(zip(frame["scenario"].to_numpy(), k))}
-    exp_rows = np.flatnonzero(frame["scenario"].to_numpy() == EXPECTED)
     out = {c: np.full(len(frame), None, dtype=object) for c in columns}
+    scenario = frame["scenario"].to_numpy()
+    exp_rows = np.flatnonzero(scenario == EXPECTED)
+    if not len(exp_rows):
+        return out
+    k = _joint_codes([[frame[c].astype(str) for c in keys]])[0]
+    # per scenario, the row of each expected row's keys (the last such row, -1: none)
+    at = {}
+    for w in scen:
+        rows = np.flatnonzero(scenario == w)
+        by_key = pd.Series(rows, index=k[rows])
+        by_key = by_key[~by_key.index.duplicated(keep="last")]
+        at[w] = by_key.reindex(k[exp_rows]).fillna(-1).to_numpy(np.int64)
+    part = lay.part
     for c in columns:
         letter = lay.letters[c]
-        for i in exp_rows:
-            terms = []
-            for w in scen:
-                j = pos.get((w, k[i]))
-                if j is not None:
-                    ref = f"{letter}{int(lay.row[j])}" if lay.part[j] == lay.part[i] else \
-                        lay.cells(c, [j])[0]
-                    terms.append(f"{probs[w]}*{ref}")
-            out[c][i] = "=" + ("+".join(terms) or "0")
+        acc = np.full(len(exp_rows), "", dtype=object)
+        for w in scen:
+            j = at[w]
+            has = j >= 0
+            jj, ii = j[has], exp_rows[has]
+            ref = letter + lay.row_text[jj]
+            other = part[jj] != part[ii]
+            ref[other] = lay.sheet_text[jj[other]] + ref[other]
+            term = probs[w] + "*" + ref
+            before = acc[has]
+            acc[has] = np.where(before == "", term, before + "+" + term)
+        out[c][exp_rows] = "=" + np.where(acc == "", "0", acc)
+    return out
+
+
+def _concat_by(item_codes: np.ndarray, items: np.ndarray, row_codes: np.ndarray) -> np.ndarray:
+    """Per row, the concatenation of the items whose code is the row's code, in the items' order ('': none)."""
+    out = np.full(len(row_codes), "", dtype=object)
+    if not len(items):
+        return out
+    order = np.argsort(item_codes, kind="stable")
+    sc = item_codes[order]
+    starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
+    joined = np.add.reduceat(items[order], starts)
+    uniq = sc[starts]
+    at = np.minimum(np.searchsorted(uniq, row_codes), len(uniq) - 1)
+    hit = uniq[at] == row_codes
+    out[hit] = joined[at[hit]]
     return out
 
 
@@ -312,32 +381,35 @@ def _coverage_formulas(inputs, cells, cov, work, lay) -> dict[str, np.ndarray]:
     cl, wl = lay["coverage"], lay["work"]
     if not len(cov):
         return {}
-    key_c = list(zip(cov["scenario"], cov["week"], cov["region"], cov["work_type"]))
-    by_key: dict = {}
-    esc_in: dict = {}
-    esc_to = work["work_type"].map(inputs.work_types["escalates_to"])
-    for j, (s, t, r, k, kt) in enumerate(zip(work["scenario"], work["week"], work["region"], work["work_type"],
-                                             esc_to)):
-        by_key.setdefault((s, t, r, k), []).append(j)
-        if isinstance(kt, str):
-            esc_in.setdefault((s, t, r, kt), []).append(j)
-    demand, completed, lost = (np.full(len(cov), None, dtype=object) for _ in range(3))
+    esc_to = work["work_type"].map(inputs.work_types["escalates_to"]).to_numpy(dtype=object)
+    escalates = np.array([isinstance(kt, str) for kt in esc_to], dtype=bool)
+    ids = [cov["scenario"], cov["week"], cov["region"], cov["work_type"]]
+    own_w = [work["scenario"], work["week"], work["region"], work["work_type"]]
+    into_w = [work["scenario"].to_numpy()[escalates], work["week"].to_numpy()[escalates],
+              work["region"].to_numpy()[escalates], esc_to[escalates]]
+    code_c, code_own, code_into = _joint_codes([ids, own_w, into_w])
+    completed_ref, escalated_ref = wl.all_cells("completed"), wl.all_cells("escalated")
+    own = _concat_by(code_own, "+" + completed_ref, code_c)        # '+work!F2+work!F9'
+    onwards = _concat_by(code_own, "-" + escalated_ref, code_c)
+    arriving = _concat_by(code_into, "+" + escalated_ref[escalates], code_c)
     tpc = {k: cells.ref("work_types", k, "tasks_per_case", float(v))
            for k, v in inputs.work_types["tasks_per_case"].items()}
     d_letters = inputs.origin.columns.get("demand", {})
     d = inputs.demand
     cases = dict(zip(zip(d["scenario"], d["region"], d["week"].astype(int)), d["cases"].astype(float)))
     E, F = cl.own("demand"), cl.own("completed")
-    for i, (s, t, r, k) in enumerate(key_c):
-        if s == EXPECTED:
-            continue
-        case = _cases_ref(cells, cases, s, r, t, d_letters)
-        arriving = "".join("+" + c for c in wl.cells("escalated", esc_in.get((s, t, r, k), [])))
-        demand[i] = f"={case}*{tpc[k]}{arriving}"
-        own = by_key.get((s, t, r, k), [])
-        completed[i] = "=" + ("+".join(wl.cells("completed", own)) or "0")
-        onwards = "".join("-" + c for c in wl.cells("escalated", own))
-        lost[i] = f"={E[i]}-{F[i]}{onwards}"
+    rows = np.flatnonzero(cov["scenario"].to_numpy() != EXPECTED)
+    demand, completed, lost = (np.full(len(cov), None, dtype=object) for _ in range(3))
+    if len(rows):
+        s, r, t = (cov[c].to_numpy(dtype=object)[rows] for c in ("scenario", "region", "week"))
+        codes, first = _distinct(s, r, t)
+        case = np.array([_cases_ref(cells, cases, s[i], r[i], t[i], d_letters) for i in first], dtype=object)[codes]
+        k = cov["work_type"].to_numpy(dtype=object)[rows]
+        per_case = np.array([tpc[x] for x in k], dtype=object)
+        demand[rows] = "=" + case + "*" + per_case + arriving[rows]
+        mine = own[rows]
+        completed[rows] = "=" + np.array([x[1:] if x else "0" for x in mine], dtype=object)
+        lost[rows] = "=" + E[rows] + "-" + F[rows] + onwards[rows]
     out = {"demand": demand, "completed": completed, "lost": lost,
            "completion_share": _join("=IF(", E, ">", ZERO, ",", F, "/", E, ",1)")}
     for c, f in _expected_formulas(inputs, cells, cov, cl, ["week", "region", "work_type"],

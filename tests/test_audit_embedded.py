@@ -60,7 +60,7 @@ def test_verified_without_the_input_file(planned, tmp_path, monkeypatch):
     assert len(res.source.recorded) == 64
     line = next(s.line for s in res.steps if s.name == "input")
     assert line.startswith("input: no input file found (none given, and small.xlsx is neither beside the output "
-                           "nor in inputs/): the input was taken from the 9 input_ sheets (valid)")
+                           "nor in inputs/): the input was taken from the 10 input_ sheets (valid)")
     assert NOT_CHECKED in line
     assert res.lines[-1].startswith("verified against the input copied into the workbook")
     assert "re-solve (optimal" in "\n".join(res.lines)
@@ -70,7 +70,7 @@ def test_the_copies_are_compared_with_the_input_file(planned):
     inp, out = planned
     res = audit(out, inp)
     assert res.exit_code == 0
-    assert "input copies: the 9 input_ sheets equal small.xlsx cell for cell" in res.lines
+    assert "input copies: the 10 input_ sheets equal small.xlsx cell for cell" in res.lines
     assert res.source.source == "file" and res.source.computed == res.source.recorded
 
 

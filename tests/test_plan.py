@@ -116,7 +116,7 @@ def test_cli_refuses_to_write_over_its_input(tmp_path, small_path):
 def test_text_from_input_never_becomes_a_formula(tmp_path):
     tables = small_tables()
     tables["regions"].loc[0, "region"] = "=HYPERLINK(\"x\")"
-    for name in ("availability", "demand"):
+    for name in ("availability", "demand", "history"):
         tables[name]["region"] = tables[name]["region"].replace("north", "=HYPERLINK(\"x\")")
     src, out = tmp_path / "in.xlsx", tmp_path / "out.xlsx"
     write_input_workbook(src, tables, weeks=8)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.io.inputs import Inputs
-from capacity.model.recheck import TOLERANCE, Check, Worst, eq, is_contract, scenarios, worst
+from capacity.model.recheck import TOLERANCE, Check, Worst, eq, is_contract, past, plan_from, scenarios, worst
 from capacity.model.registry import FAMILIES
 
 CHECK_COLUMNS = ["check", "equation", "rows_checked", "largest_violation", "where", "tolerance", "result"]
@@ -28,7 +28,13 @@ def expected_costs(inputs: Inputs, t: dict) -> dict[str, float]:
     onboarding costs, fixed costs, lost value and their total, from the tables'
     quantities (the scenario rows' fte, onboarded and lost, the contracts'
     signed) and the input prices, never from the tables' cost columns. Used by
-    :func:`check_objective` and by the summary step of ``capacity audit``."""
+    :func:`check_objective` and by the summary step of ``capacity audit``.
+
+    Version 2 section 1: these are the costs to go (weeks >= plan_from_week; a
+    contract's fixed cost unless it started before plan_from_week and is signed
+    by its status or by the history); ``sunk`` is the rest, every cost of the
+    history (the whole cost when plan_from_week is 1: 0)."""
+    T = plan_from(inputs)
     plan = scenarios(t["plan"])
     pi = plan["scenario"].map(inputs.scenarios["probability"]).to_numpy(float)
     contract = is_contract(inputs, plan)
@@ -37,19 +43,70 @@ def expected_costs(inputs: Inputs, t: dict) -> dict[str, float]:
     onboard = np.where(contract, 0.0, plan["unit"].map(inputs.sources["onboarding_cost"]).fillna(0.0)).astype(float)
     staff_rows = price * plan["fte"].to_numpy(float)
     onboarding_rows = onboard * plan["onboarded"].to_numpy(float)
-    fixed = float((t["contracts"]["signed"].astype(bool).to_numpy()
-                   * t["contracts"]["contract"].map(inputs.contracts["fixed_cost"]).to_numpy(float)).sum())
+    go = ~past(inputs, plan)
+    con = t["contracts"]
+    signed = con["signed"].astype(bool).to_numpy() | (con["contract"].map(inputs.contracts["status"]) == "signed").to_numpy()
+    fixed_each = (con["signed"].astype(bool).to_numpy() * con["contract"].map(inputs.contracts["fixed_cost"]).to_numpy(float))
+    sunk_fixed = signed & (con["contract"].map(inputs.contracts["start_week"]).to_numpy(float) < T)
     cov = scenarios(t["coverage"])
-    lost = float((cov["scenario"].map(inputs.scenarios["probability"]).to_numpy(float) * cov["lost"].to_numpy(float)
-                  * cov["work_type"].map(inputs.work_types["value_per_task"]).to_numpy(float)).sum())
-    return {"staff": float((pi * staff_rows).sum()), "onboarding": float((pi * onboarding_rows).sum()),
-            "fixed": fixed, "lost_value": lost,
-            "total": float((pi * (staff_rows + onboarding_rows)).sum()) + fixed + lost}
+    lost_rows = (cov["scenario"].map(inputs.scenarios["probability"]).to_numpy(float) * cov["lost"].to_numpy(float)
+                 * cov["work_type"].map(inputs.work_types["value_per_task"]).to_numpy(float))
+    cgo = ~past(inputs, cov)
+    out = {"staff": float((pi * staff_rows)[go].sum()), "onboarding": float((pi * onboarding_rows)[go].sum()),
+           "fixed": float(fixed_each[~sunk_fixed].sum()), "lost_value": float(lost_rows[cgo].sum())}
+    out["total"] = out["staff"] + out["onboarding"] + out["fixed"] + out["lost_value"]
+    out["sunk"] = (float((pi * (staff_rows + onboarding_rows))[~go].sum()) + float(fixed_each[sunk_fixed].sum())
+                   + float(lost_rows[~cgo].sum()))
+    return out
+
+
+def check_history(inputs: Inputs, t: dict) -> Worst:
+    """v2 section 1: the plan keeps the history as fixed decisions, in every scenario. Weeks < plan_from_week:
+    fte, onboarded and exits as the history's rows (a unit with no row: 0; a contract's onboarded and exits
+    are its changes of fte); later weeks with a row: onboarded and exits (regional) or fte (contract). Every
+    history row is a row of the plan, and a contract the history staffs is signed."""
+    plan = scenarios(t["plan"])
+    h = inputs.history.copy()
+    if len(plan) == 0:
+        return Worst(0, 0.0, "")
+    T = plan_from(inputs)
+    region = plan["region"].fillna("").astype(str)
+    p = plan.assign(region=region)
+    keys = ["unit", "region", "week"]
+    h["region"] = h["region"].fillna("").astype(str)
+    got = p.merge(h.rename(columns={"fte": "h_fte", "onboarded": "h_on", "exits": "h_ex"}), on=keys, how="left")
+    has = got["h_fte"].notna().to_numpy()
+    early = got["week"].to_numpy(int) < T
+    contract = is_contract(inputs, got)
+    h_fte = got["h_fte"].fillna(0.0).to_numpy(float)
+    viol = np.where(early | (has & contract), eq(got["fte"], h_fte), 0.0)
+    for col, hcol in (("onboarded", "h_on"), ("exits", "h_ex")):
+        want = got[hcol].fillna(0.0).to_numpy(float)
+        viol = np.maximum(viol, np.where((early | has) & ~contract, eq(got[col], want), 0.0))
+    labels = got[["scenario", "week", "region", "unit"]].assign(
+        input=[inputs.origin.cell("history", k, "fte") if k in inputs.origin.rows.get("history", {}) else "history"
+               for k in zip(got["unit"], got["region"], got["week"].astype(int))])
+    rows = worst(viol, labels)
+    missing = h.merge(p[keys].drop_duplicates(), on=keys, how="left", indicator=True)
+    missing = missing[missing["_merge"] == "left_only"]
+    if len(missing):
+        k = tuple(missing.iloc[0][keys])
+        return Worst(rows.rows + len(h), float("inf"),
+                     f"unit={k[0]}, region={k[1]}, week={k[2]}: a history row with no plan row "
+                     f"(input={inputs.origin.cell('history', k, 'unit')})")
+    con = t["contracts"].set_index("contract")["signed"].astype(bool)
+    staffed = sorted(set(h.loc[(h["region"] == "") & (h["fte"] > 1e-6) & h["unit"].isin(inputs.contracts.index),
+                               "unit"]))
+    unsigned = [c for c in staffed if not con.get(c, False)]
+    if unsigned:
+        return Worst(rows.rows + len(staffed), 1.0, f"contract={unsigned[0]}: staffed by the history but not signed")
+    return rows
 
 
 def check_objective(inputs: Inputs, t: dict) -> Worst:
     """Objective = fixed costs + expected staff and onboarding costs + expected lost
-    value, recomputed from the tables' quantities and the input prices (:func:`expected_costs`)."""
+    value, recomputed from the tables' quantities and the input prices (:func:`expected_costs`):
+    the cost to go (v2 section 1); the summary's sunk_cost is re-checked by ``capacity audit``."""
     total = expected_costs(inputs, t)["total"]
     summary = dict(zip(t["summary"]["key"], t["summary"]["value"]))
     objective = summary.get("objective")
@@ -63,7 +120,12 @@ def _collect() -> tuple[Check, ...]:
     for family in FAMILIES:
         for check in family.checks:
             seen.setdefault(id(check), check)
-    return tuple(seen.values()) + (Check("objective recomputed from the tables", "objective", check_objective),)
+    return tuple(seen.values()) + (HISTORY_CHECK,
+                                   Check("objective recomputed from the tables", "objective", check_objective))
+
+
+#: v2 section 1; it re-checks the stocks' fixed values (eq 1, 6), so it is named by them
+HISTORY_CHECK = Check("history kept as fixed decisions", "1, 6 (history)", check_history)
 
 
 #: every check, in the order of formulation.md (as the registry declares the families)

@@ -104,7 +104,8 @@ def build_model(inputs: Inputs, *, fixed: dict | None = None, elastic: bool = Fa
         ix = build_index(inputs)
         t1 = time.perf_counter()
         m = pyo.ConcreteModel(name="capacity")
-        ctx = Context(m=m, ix=ix, elastic=elastic, penalty=0.0, reveal_week=int(inputs.settings.reveal_week))
+        ctx = Context(m=m, ix=ix, elastic=elastic, penalty=0.0, reveal_week=int(inputs.settings.reveal_week),
+                  inputs=inputs)
         if elastic:
             ctx.penalty = _penalty(inputs, ix)
         add_variables(ctx, fixed)

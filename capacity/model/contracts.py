@@ -16,7 +16,8 @@ from capacity.io.inputs import Inputs
 from .core import Context
 from .family import Dual, FamilySpec
 from .index import VAR_LEVELS
-from .recheck import Check, Worst, eq, is_contract, labels, le, limit, scenarios, stock_violation, worst
+from .recheck import (Check, Worst, eq, history_fixed, is_contract, labels, le, limit, plan_from, scenarios,
+                      stock_violation, worst)
 
 BLOCK = "contracts"
 
@@ -62,13 +63,14 @@ def check_contract_stock(inputs: Inputs, t: dict) -> Worst:
 
 def check_contract_window(inputs: Inputs, t: dict) -> Worst:
     """eq 2: N = 0 outside start_week..end_week; nothing added (the plan's `onboarded`)
-    before week 1 + lead_weeks, except the pre-arranged committed level of a signed
-    contract at its start_week."""
+    before week plan_from_week + lead_weeks (week 1 + lead_weeks in version 1), except the
+    pre-arranged committed level of a signed contract at its start_week and what the history
+    fixes (v2 section 1)."""
     plan, c = _contract_plan(inputs, t)
     fte, added = plan["fte"].to_numpy(float), plan["onboarded"].to_numpy(float)
     window = np.where(~c["inside"], eq(fte, 0.0), 0.0)
     pre_arranged = c["status_signed"] & ~np.isnan(c["committed_fte"]) & (c["week"] == c["start_week"])
-    blocked = (c["week"] < 1 + c["lead_weeks"]) & ~pre_arranged
+    blocked = (c["week"] < plan_from(inputs) + c["lead_weeks"]) & ~pre_arranged & ~history_fixed(inputs, plan)
     lead = np.where(blocked, eq(added, 0.0), 0.0)
     column = np.where(lead > window, "lead_weeks", np.where(c["week"] > c["end_week"], "end_week", "start_week"))
     return worst(np.maximum(window, lead), labels(plan, ["scenario", "week", "unit"], inputs, "contracts", column))
@@ -109,8 +111,9 @@ def check_contract_ramps(inputs: Inputs, t: dict) -> Worst:
     <= end_week. Blank = no limit."""
     plan, c = _contract_plan(inputs, t)
     con = inputs.contracts
-    up = (c["week"] > c["start_week"]) & c["inside"]
-    down = (c["week"] >= c["start_week"] + c["min_term_weeks"]) & c["inside"]
+    decided = ~history_fixed(inputs, plan)   # the history's changes happened (v2 section 1)
+    up = (c["week"] > c["start_week"]) & c["inside"] & decided
+    down = (c["week"] >= c["start_week"] + c["min_term_weeks"]) & c["inside"] & decided
     v_up = np.where(up, le(plan["onboarded"], limit(plan["unit"].map(con["max_increase_per_week"]))), 0.0)
     v_down = np.where(down, le(plan["exits"], limit(plan["unit"].map(con["max_decrease_per_week"]))), 0.0)
     column = np.where(v_up >= v_down, "max_increase_per_week", "max_decrease_per_week")

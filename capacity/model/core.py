@@ -77,6 +77,7 @@ class Context:
     elastic: bool
     penalty: float
     reveal_week: int = 1
+    inputs: object = None   # the Inputs the model is built from (v2 history: variables.py)
     frames: dict = field(default_factory=dict)    # var name -> key frame (with 'pos')
     objs: dict = field(default_factory=dict)      # var name -> np.ndarray of VarData
     families: list = field(default_factory=list)

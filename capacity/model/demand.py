@@ -15,7 +15,7 @@ from capacity.io.inputs import Inputs
 from .core import Context
 from .family import Dual, FamilySpec
 from .index import VAR_LEVELS
-from .recheck import Check, Worst, eq, le, scenarios, work_with_terms, worst
+from .recheck import Check, Worst, eq, le, past, scenarios, work_with_terms, worst
 
 BLOCK = "demand"
 
@@ -76,9 +76,11 @@ def check_work_consistent(inputs: Inputs, t: dict) -> Worst:
 
 
 def check_completion_target(inputs: Inputs, t: dict) -> Worst:
-    """eq 13: completed >= min_completion_share x demand."""
+    """eq 13: completed >= min_completion_share x demand, from week plan_from_week on (a history
+    week's staff was what it was)."""
     cov = scenarios(t["coverage"])
     mcs = cov["work_type"].map(inputs.work_types["min_completion_share"]).to_numpy(float)
+    mcs = np.where(past(inputs, cov), 0.0, mcs)
     return worst(le(mcs * cov["demand"].to_numpy(float), cov["completed"]),
                   cov[["scenario", "week", "region", "work_type"]])
 
@@ -142,7 +144,8 @@ def build(ctx: Context) -> None:
     # eq 13: sum_u p*A[u,r,k,t] >= mcs[k]*D[r,k,t] where mcs[k] > 0
     mcs = un["work_type"].map(ix.work_types["min_completion_share"]).fillna(0).to_numpy(
         dtype=float)
-    sel = np.nonzero(mcs > 0)[0]
+    # from week T on: a history week's work is still chosen, but its target cannot bind what happened
+    sel = np.nonzero((mcs > 0) & (un["week"].to_numpy() >= ix.T))[0]
     if len(sel) == 0:
         return
     new = np.full(n, -1, dtype=np.int64)

@@ -163,7 +163,7 @@ def _active(model, fam) -> np.ndarray | None:
 
 def compile_matrix(built, keep_objs: bool = False) -> Matrix:
     """The matrix of ``built`` in Pyomo's order (see the module docstring)."""
-    from capacity.model import PARTS
+    from capacity.model.objective import OBJECTIVE_TERMS
 
     model = built.model
     block_rank = {b.local_name: k for k, b in enumerate(model.block_data_objects()) if b is not model}
@@ -212,7 +212,7 @@ def compile_matrix(built, keep_objs: bool = False) -> Matrix:
     row_lower = np.concatenate(lo_r) if lo_r else np.zeros(0)
     row_upper = np.concatenate(up_r) if up_r else np.zeros(0)
     fixed = np.concatenate(fix_l) if fix_l else np.zeros(0, dtype=bool)
-    cost, parts = _objective(built, cblocks, n_cols, PARTS)
+    cost, parts = _objective(built, cblocks, n_cols, OBJECTIVE_TERMS)
     offset = 0.0
     if fixed.any():
         # a fixed variable is a constant, as Pyomo's HiGHS interface treats it: its terms move to

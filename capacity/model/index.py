@@ -15,6 +15,8 @@ import pandas as pd
 from capacity.io.inputs import CONTRACTOR, Inputs
 from capacity.io.validate import is_blank
 
+from . import history as hist
+
 # index level names used throughout (and in SolveResult.values)
 VAR_LEVELS = {
     "y": ["contract"],
@@ -36,9 +38,12 @@ class ModelIndex:
 
     - ``contracts``: contract -> source, status, y-related data (all contracts)
     - ``contract_weeks`` (N, Ninc, Ndec): contract, week, scenario, plus
-      ``lock`` (eq 4 week), ``inc_ub``/``dec_ub`` (eq 2/5 bounds, inf = none)
+      ``lock`` (eq 4 week), ``inc_ub``/``dec_ub`` (eq 2/5 bounds, inf = none),
+      ``fix_N`` (the history's N, NaN = free; v2 section 1, :mod:`.history`)
     - ``regional`` (F, O, X): source, region, week, scenario, plus ``avail``
-      (eq 7), ``o_ub`` (eq 6 lead / eq 9 ramp, inf = none)
+      (eq 7), ``f_ub`` (F's bound: avail, none in a history week), ``o_ub``
+      (eq 6 lead / eq 9 ramp, inf = none), ``fix_O``/``fix_X`` (the history's
+      O and X, NaN = free) and ``hist_F`` (the history's F of weeks < T)
     - ``work`` (A): unit, region, work_type, week, scenario, plus source,
       is_contract, a (hours/task), p, e, loss=(1-p)(1-e), esc_to, esc=(1-p)e
     - ``unserved`` (U): region, work_type, week, scenario, base demand ``d0``
@@ -58,6 +63,7 @@ class ModelIndex:
     weeks: int
     sources: pd.DataFrame
     work_types: pd.DataFrame
+    T: int = 1   # settings.plan_from_week: weeks < T are history
 
 
 def escalation_targets(work_types: pd.DataFrame) -> dict:
@@ -119,7 +125,8 @@ def build_index(inputs: Inputs) -> ModelIndex:
     sk = skill_terms(inputs)
     unserved = demand_index(inputs, sk, scen, regions)
     con = contract_table(inputs)
-    contract_weeks = _cross_scen(contract_week_index(con), scen)
+    T = hist.plan_from(inputs)
+    contract_weeks = _cross_scen(contract_week_index(con, T, inputs), scen)
     units, ru = regional_index(inputs, regions)
     return ModelIndex(
         contracts=con,
@@ -134,6 +141,7 @@ def build_index(inputs: Inputs) -> ModelIndex:
         weeks=st.weeks,
         sources=inputs.sources,
         work_types=inputs.work_types,
+        T=T,
     )
 
 
@@ -187,16 +195,20 @@ def contract_table(inputs: Inputs) -> pd.DataFrame:
     return con
 
 
-def contract_week_index(con: pd.DataFrame) -> pd.DataFrame:
-    """(contract, week) for the weeks of each contract's window, with the eq 4 ``lock`` flag
-    and the eq 2/5 bounds ``inc_ub``/``dec_ub`` (inf = none)."""
+def contract_week_index(con: pd.DataFrame, T: int = 1, inputs: Inputs | None = None) -> pd.DataFrame:
+    """(contract, week) for the weeks of each contract's window, with the eq 4 ``lock`` flag,
+    the eq 2/5 bounds ``inc_ub``/``dec_ub`` (inf = none) and the history's ``fix_N`` (NaN = free).
+
+    The lead time counts from T (:mod:`.history`): no increase before week T + lead_weeks, except
+    the pre-arranged committed level of a signed contract at its start_week and what the history
+    fixes (a history week has no lead or ramp bound: it happened)."""
     cw_parts = []
     for row in con.itertuples(index=False):
         ts = np.arange(int(row.start_week), int(row.end_week) + 1)
         max_inc = np.inf if is_blank(row.max_increase_per_week) else float(row.max_increase_per_week)
         max_dec = np.inf if is_blank(row.max_decrease_per_week) else float(row.max_decrease_per_week)
         inc_ub = np.where(ts > row.start_week, max_inc, np.inf)               # eq 5
-        lead_block = ts < 1 + int(row.lead_weeks)                              # eq 2
+        lead_block = ts < T + int(row.lead_weeks)                              # eq 2 (T = 1: week 1)
         if row.status == "signed" and not np.isnan(row.committed_fte):
             lead_block &= ts != row.start_week
         inc_ub[lead_block] = 0.0
@@ -205,10 +217,17 @@ def contract_week_index(con: pd.DataFrame) -> pd.DataFrame:
         cw_parts.append(pd.DataFrame({"contract": row.contract, "week": ts, "lock": lock,
                                       "inc_ub": inc_ub, "dec_ub": dec_ub}))
     if cw_parts:
-        return pd.concat(cw_parts, ignore_index=True)
-    return pd.DataFrame({"contract": pd.Series([], dtype=object), "week": pd.Series([], dtype=int),
-                         "lock": pd.Series([], dtype=bool), "inc_ub": pd.Series([], dtype=float),
-                         "dec_ub": pd.Series([], dtype=float)})
+        cw = pd.concat(cw_parts, ignore_index=True)
+    else:
+        cw = pd.DataFrame({"contract": pd.Series([], dtype=object), "week": pd.Series([], dtype=int),
+                           "lock": pd.Series([], dtype=bool), "inc_ub": pd.Series([], dtype=float),
+                           "dec_ub": pd.Series([], dtype=float)})
+    fix = hist.contract_fixing(inputs, cw) if inputs is not None and len(cw) else np.full(len(cw), np.nan)
+    cw["fix_N"] = fix
+    fixed = ~np.isnan(fix)
+    cw.loc[fixed, "inc_ub"] = np.inf
+    cw.loc[fixed, "dec_ub"] = np.inf
+    return cw
 
 
 def regional_index(inputs: Inputs, regions: list) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -217,7 +236,7 @@ def regional_index(inputs: Inputs, regions: list) -> tuple[pd.DataFrame, pd.Data
     src = inputs.sources
     av = inputs.availability[["source", "region", "week", "fte"]]
     av = av[av["source"].map(src["kind"]) != CONTRACTOR]
-    pairs = av.loc[av["fte"] > 0, ["source", "region"]].drop_duplicates()
+    pairs = pd.concat([av.loc[av["fte"] > 0, ["source", "region"]], hist.history_units(inputs)]).drop_duplicates()
     s_order = {s: i for i, s in enumerate(src.index)}
     r_order = {r: i for i, r in enumerate(regions)}
     pairs = pairs.assign(_s=pairs["source"].map(s_order), _r=pairs["region"].map(r_order))
@@ -227,8 +246,13 @@ def regional_index(inputs: Inputs, regions: list) -> tuple[pd.DataFrame, pd.Data
     ru["avail"] = ru["fte"].fillna(0.0).astype(float)
     ru = ru.drop(columns="fte")
     lead = ru["source"].map(src["lead_weeks"]).to_numpy(dtype=int)
+    T = hist.plan_from(inputs)
     o_ub = _fill_inf(ru["source"].map(src["max_increase_per_week"]))   # eq 9
-    ru["o_ub"] = np.where(ru["week"].to_numpy() < 1 + lead, 0.0, o_ub)  # eq 6 lead
+    ru["o_ub"] = np.where(ru["week"].to_numpy() < T + lead, 0.0, o_ub)  # eq 6 lead (from T: .history)
+    fix_o, fix_x, hist_f = hist.regional_fixing(inputs, ru)
+    ru["fix_O"], ru["fix_X"], ru["hist_F"] = fix_o, fix_x, hist_f
+    ru.loc[~np.isnan(fix_o), "o_ub"] = np.inf      # a fact: no lead or ramp bound
+    ru["f_ub"] = np.where(ru["week"].to_numpy() < T, np.inf, ru["avail"].to_numpy())  # eq 7 from T on
     return units, ru
 
 
@@ -256,7 +280,9 @@ def work_index(inputs: Inputs, sk: pd.DataFrame, con: pd.DataFrame, ru: pd.DataF
         cA = cA[(cA["week"] >= cA["start_week"]) & (cA["week"] <= cA["end_week"])]
         cA = cA.rename(columns={"contract": "unit"}).drop(columns=["start_week", "end_week"])
         parts.append(cA.assign(is_contract=True))
-    rA = ru[ru["avail"] > 0][["source", "region", "week"]].merge(sk, on="source").merge(
+    past = ru["week"].to_numpy() < hist.plan_from(inputs)     # a history week: who was in post works
+    able = np.where(past, ru["hist_F"].fillna(0.0).to_numpy() > 0, ru["avail"].to_numpy() > 0)
+    rA = ru[able][["source", "region", "week"]].merge(sk, on="source").merge(
         keys, on=["region", "work_type", "week"])
     parts.append(rA.assign(unit=rA["source"], is_contract=False))
     cols = ["unit", "region", "work_type", "week", "scenario", "source", "is_contract",

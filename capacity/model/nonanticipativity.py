@@ -73,8 +73,8 @@ def build(ctx: Context) -> None:
     specs = [
         ("Ninc", cw, cw["contract"].map(con["lead_weeks"]), cw["inc_ub"].to_numpy() == 0),
         ("Ndec", cw, cw["contract"].map(con["notice_weeks"]), np.zeros(len(cw), dtype=bool)),
-        ("O", rg, rg["source"].map(src["lead_weeks"]), rg["o_ub"].to_numpy() == 0),
-        ("X", rg, rg["source"].map(src["notice_weeks"]), np.zeros(len(rg), dtype=bool)),
+        ("O", rg, rg["source"].map(src["lead_weeks"]), (rg["o_ub"].to_numpy() == 0) | rg["fix_O"].notna().to_numpy()),
+        ("X", rg, rg["source"].map(src["notice_weeks"]), rg["fix_X"].notna().to_numpy()),
     ]
     for var, frame, lag, zero in specs:
         if len(frame) == 0:

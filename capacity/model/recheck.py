@@ -132,3 +132,25 @@ def stock_violation(plan: pd.DataFrame) -> np.ndarray:
     """FTE[t] = FTE[t-1] + onboarded - exits, FTE[0] = 0, per (scenario, unit, region); plan sorted by week."""
     prev = plan.groupby(["scenario", "unit", "region"])["fte"].shift(1).fillna(0.0).to_numpy()
     return eq(plan["fte"], prev + plan["onboarded"].to_numpy(float) - plan["exits"].to_numpy(float))
+
+
+# ---- v2 section 1: the history's rows are fixed decisions, not the model's
+def plan_from(inputs: Inputs) -> int:
+    return int(getattr(inputs.settings, "plan_from_week", 1) or 1)
+
+
+def past(inputs: Inputs, frame: pd.DataFrame) -> np.ndarray:
+    """Rows of a history week (week < plan_from_week)."""
+    return frame["week"].to_numpy(dtype=int) < plan_from(inputs)
+
+
+def history_fixed(inputs: Inputs, plan: pd.DataFrame) -> np.ndarray:
+    """Plan rows the history fixes (read from the input alone): every row of a week < plan_from_week,
+    and the rows of later weeks the history sheet gives (unit, region, week; region '' for a contract).
+    Rules that bind the model's decisions (lead times, ramps) do not bind them: they happened."""
+    h = inputs.history
+    keys = set(zip(h["unit"], h["region"].fillna(""), h["week"].astype(int)))
+    region = plan["region"].fillna("").astype(str)
+    given = np.fromiter((k in keys for k in zip(plan["unit"], region, plan["week"].astype(int))),
+                        dtype=bool, count=len(plan)) if keys else np.zeros(len(plan), dtype=bool)
+    return past(inputs, plan) | given

@@ -15,7 +15,8 @@ from capacity.io.inputs import Inputs
 from .core import Context
 from .family import FamilySpec
 from .index import VAR_LEVELS
-from .recheck import Check, Worst, eq, labels, le, limit, regional_plan, stock_violation, worst
+from .recheck import (Check, Worst, eq, history_fixed, labels, le, limit, past, plan_from, regional_plan,
+                      stock_violation, worst)
 
 BLOCK = "regional"
 
@@ -37,23 +38,27 @@ def check_regional_stock(inputs: Inputs, t: dict) -> Worst:
 
 
 def check_regional_lead(inputs: Inputs, t: dict) -> Worst:
-    """eq 6: nobody onboarded before week 1 + lead_weeks of the source."""
+    """eq 6: nobody onboarded before week plan_from_week + lead_weeks of the source (week 1 + lead_weeks
+    in version 1), except what the history fixes (v2 section 1)."""
     plan = regional_plan(inputs, t)
     lead = plan["unit"].map(inputs.sources["lead_weeks"]).to_numpy(float)
-    viol = np.where(plan["week"].to_numpy(float) < 1 + lead, eq(plan["onboarded"], 0.0), 0.0)
+    blocked = (plan["week"].to_numpy(float) < plan_from(inputs) + lead) & ~history_fixed(inputs, plan)
+    viol = np.where(blocked, eq(plan["onboarded"], 0.0), 0.0)
     return worst(viol, labels(plan, ["scenario", "week", "region", "unit"], inputs, "sources", "lead_weeks"))
 
 
 def check_availability(inputs: Inputs, t: dict) -> Worst:
-    """eq 7: regional FTE <= availability (a missing row = 0)."""
+    """eq 7: regional FTE <= availability (a missing row = 0), from week plan_from_week on (a history
+    week's headcount happened)."""
     plan = regional_plan(inputs, t)
     avail = inputs.availability.set_index(["source", "region", "week"])["fte"]
     cap = avail.reindex(pd.MultiIndex.from_frame(plan[["unit", "region", "week"]])).fillna(0.0).to_numpy()
-    return worst(le(plan["fte"], cap), plan[["scenario", "week", "region", "unit"]])
+    return worst(np.where(past(inputs, plan), 0.0, le(plan["fte"], cap)), plan[["scenario", "week", "region", "unit"]])
 
 
 def check_cohort_lock_in(inputs: Inputs, t: dict) -> Worst:
-    """eq 8: FTE[t] >= onboarded in the last min_term_weeks weeks."""
+    """eq 8: FTE[t] >= onboarded in the last min_term_weeks weeks, from week plan_from_week on (the
+    history's cohorts count)."""
     plan = regional_plan(inputs, t).sort_values(["scenario", "unit", "region", "week"])
     term = plan["unit"].map(inputs.sources["min_term_weeks"]).to_numpy(int)
     g = plan.groupby(["scenario", "unit", "region"])["onboarded"]
@@ -61,14 +66,16 @@ def check_cohort_lock_in(inputs: Inputs, t: dict) -> Worst:
     for m in np.unique(term[term > 0]):
         rolled = g.transform(lambda s, m=m: s.rolling(int(m), min_periods=1).sum()).to_numpy()
         recent = np.where(term == m, rolled, recent)
-    return worst(le(recent, plan["fte"]), plan[["scenario", "week", "region", "unit"]])
+    return worst(np.where(past(inputs, plan), 0.0, le(recent, plan["fte"])),
+                 plan[["scenario", "week", "region", "unit"]])
 
 
 def check_regional_ramp(inputs: Inputs, t: dict) -> Worst:
-    """eq 9: onboarded <= max_increase_per_week of the source, per region and week."""
+    """eq 9: onboarded <= max_increase_per_week of the source, per region and week (not the
+    history's onboarding: it happened)."""
     plan = regional_plan(inputs, t)
     cap = limit(plan["unit"].map(inputs.sources["max_increase_per_week"]))
-    return worst(le(plan["onboarded"], cap),
+    return worst(np.where(history_fixed(inputs, plan), 0.0, le(plan["onboarded"], cap)),
                   labels(plan, ["scenario", "week", "region", "unit"], inputs, "sources", "max_increase_per_week"))
 
 
@@ -132,9 +139,10 @@ def build(ctx: Context) -> None:
         ("F", rows, fpos, 1.0), ("F", rows, prev_pos, -1.0),
         ("O", rows, fpos, -1.0), ("X", rows, fpos, 1.0)], 0.0)
 
-    # eq 8: F[t] >= sum O[tau], tau = t-min_term+1..t
+    # eq 8: F[t] >= sum O[tau], tau = t-min_term+1..t; from week T on (a history week is what happened;
+    # the history's cohorts count in the weeks from T: models/README.md#history)
     mt = rg["source"].map(ix.sources["min_term_weeks"]).to_numpy(dtype=int)
-    sel = np.nonzero(mt >= 1)[0]
+    sel = np.nonzero((mt >= 1) & (rg["week"].to_numpy() >= ix.T))[0]
     if len(sel):
         sub = rg.iloc[sel].reset_index(drop=True)
         msub = mt[sel]
@@ -147,8 +155,9 @@ def build(ctx: Context) -> None:
             ("F", np.arange(len(sub)), fpos[sel], 1.0), ("O", rep, opos, -1.0)], 0.0)
 
     if ctx.elastic:
+        sel = np.nonzero(rg["week"].to_numpy() >= ix.T)[0]   # eq 7 from T on (history weeks happened)
         av = rg["avail"].to_numpy(dtype=float)
-        ctx.add_rows(AVAILABILITY, rg, lv, [("F", rows, fpos, 1.0)], av)
+        ctx.add_rows(AVAILABILITY, rg.iloc[sel], lv, [("F", np.arange(len(sel)), fpos[sel], 1.0)], av[sel])
         oub = rg["o_ub"].to_numpy()
-        sel = np.nonzero((oub > 0) & np.isfinite(oub))[0]
+        sel = np.nonzero((oub > 0) & np.isfinite(oub) & np.isnan(rg["fix_O"].to_numpy(dtype=float)))[0]
         ctx.add_rows(RAMP, rg.iloc[sel], lv, [("O", np.arange(len(sel)), fpos[sel], 1.0)], oub[sel])

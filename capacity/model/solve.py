@@ -159,8 +159,14 @@ def _objective_parts(mat, xm: np.ndarray) -> dict:
     order, as Pyomo evaluates the part's expression."""
     from capacity.model import PARTS
 
+    return _part_values(mat, xm, PARTS)
+
+
+def _part_values(mat, xm: np.ndarray, names) -> dict:
     out = {}
-    for p in PARTS:
+    for p in names:
+        if p not in mat.parts:
+            continue
         cols, co = mat.parts[p]
         out[p] = float(sum(map(float.__mul__, co.tolist(), xm[cols].tolist()), 0))
     return out
@@ -382,9 +388,15 @@ def _release(built: BuiltModel, stats: dict) -> None:
 
 
 def _read_solution(built: BuiltModel, mat, xm, objective, bound, out: SolveResult, is_mip: bool) -> None:
-    """Objective, bound, gap, variable values and the objective's parts."""
-    out.objective = float(objective)
-    out.bound = None if bound is None else float(bound)
+    """Objective, bound, gap, variable values and the objective's parts.
+
+    The objective is the cost to go (v2 section 1): the history weeks' lost value, minimised with it
+    (:mod:`capacity.model.objective`), is taken out of the solver's objective and bound."""
+    from capacity.model.objective import SUNK_PARTS
+
+    sunk = sum(_part_values(mat, xm, SUNK_PARTS).values())
+    out.objective = float(objective) - sunk
+    out.bound = None if bound is None else float(bound) - sunk
     if not is_mip:
         out.gap = 0.0 if out.status == "optimal" else None
         if out.bound is None and out.status == "optimal":

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from . import history as hist
 from .core import Context
 from .index import VAR_LEVELS
 
@@ -29,6 +30,13 @@ def add_variables(ctx: Context, fixed: dict | None = None) -> None:
             m.y[c].fix(1)
         if int(mt) == 0:
             m.L[c].fix(0)          # eq 4: L = 0 when min_term_weeks = 0
+    # v2 section 1 (history.py): a contract the history staffs is signed; its term's level is the history's
+    inputs = ctx.inputs
+    if inputs is not None:
+        for c in hist.staffed_contracts(inputs):
+            m.y[c].fix(1)
+        for c, level in hist.term_levels(inputs).items():
+            m.L[c].fix(level)
     for c, v in fixed.get("y", {}).items():
         m.y[c].fix(int(round(v)))
     for c, v in fixed.get("L", {}).items():
@@ -49,15 +57,20 @@ def add_variables(ctx: Context, fixed: dict | None = None) -> None:
     rg = ix.regional
     lv = VAR_LEVELS["F"]
     o_ub = rg["o_ub"].to_numpy()
-    f_ub = rg["avail"].to_numpy()
+    f_ub = rg["f_ub"].to_numpy()
     if el:
-        lead0 = rg["week"].to_numpy() < 1 + rg["source"].map(
+        lead0 = rg["week"].to_numpy() < ix.T + rg["source"].map(
             dict(zip(ix.sources.index, ix.sources["lead_weeks"]))).to_numpy(dtype=int)
-        o_ub = np.where(lead0, 0.0, np.inf)
+        o_ub = np.where(lead0 & rg["fix_O"].isna().to_numpy(), 0.0, np.inf)
         f_ub = np.full(len(rg), np.inf)
     ctx.add_var("F", rg, lv, ub=f_ub, doc="regional headcount (eq 7 availability)")
     ctx.add_var("O", rg, lv, ub=o_ub, doc="onboarded (eq 6 lead, eq 9 ramp)")
     ctx.add_var("X", rg, lv, doc="exits")
+
+    # v2 section 1: the history's values, fixed in every scenario (history.py)
+    _fix_at(ctx, "N", cw["fix_N"].to_numpy(dtype=float))
+    _fix_at(ctx, "O", rg["fix_O"].to_numpy(dtype=float))
+    _fix_at(ctx, "X", rg["fix_X"].to_numpy(dtype=float))
 
     ctx.add_var("A", ix.work, VAR_LEVELS["A"], doc="attempted tasks")
     ctx.add_var("U", ix.unserved, VAR_LEVELS["U"], doc="unattempted tasks")
@@ -67,6 +80,13 @@ def add_variables(ctx: Context, fixed: dict | None = None) -> None:
     for name in STAGE_ONE_VARS:
         if fixed.get(name):
             _fix_every_scenario(ctx, name, fixed[name])
+
+
+def _fix_at(ctx: Context, name: str, values: np.ndarray) -> None:
+    """Fix variable ``name`` where ``values`` (one per variable, in its order) is not NaN."""
+    objs = ctx.objs[name]
+    for pos in np.nonzero(~np.isnan(values))[0].tolist():
+        objs[pos].fix(float(values[pos]))
 
 
 # decisions that are first stage where t - lag < reveal_week (formulation.md eq 14)

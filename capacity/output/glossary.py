@@ -78,6 +78,9 @@ TERMS: tuple[Term, ...] = (
     Term("unit", "Unit (contract or source)", "text", "A contract, or a regional source (eho, redeployed, "
          "hire) in its region.", (_PLAN, _WORK, _SHADOW)),
     Term("kind", "Kind of source", "text", "The source's kind: contractor, eho, redeployed or hire.", (_PLAN,)),
+    Term("phase", "Phase (history or plan)", "text", "history for a week before settings plan_from_week (what "
+         "happened: its staff are the history sheet's, its costs sunk), plan from plan_from_week on (the "
+         "plan's decisions and the cost to go).", (_PLAN, _WORK, _COV)),
     Term("work_type", "Work type", "text", "A work type of the work_types sheet.", (_WORK, _COV, _SHADOW)),
     # ---- plan ---------------------------------------------------------------------------------------
     Term("fte", "Headcount (FTE)", "FTE", "Staff in post in the week, in full-time equivalents: N[c,t,w] for a "
@@ -163,7 +166,8 @@ TERMS: tuple[Term, ...] = (
     Term("result", "Result", "text", "pass or fail.", (_CHECKS,)),
     # ---- summary keys -------------------------------------------------------------------------------
     Term("objective", "Objective (expected total cost)", "money", "The optimum of formulation.md's objective: "
-         "fixed costs + expected staff and onboarding costs + expected lost value.", (_SUM,)),
+         "fixed costs + expected staff and onboarding costs + expected lost value, from settings plan_from_week "
+         "on (the cost to go; the weeks before are sunk_cost).", (_SUM,)),
     Term("expected_staff_cost", "Expected staff cost", "money", "Sum over scenarios of pi x the staff cost "
          "(cost_per_fte_week x fte) of contracts and regional sources.", (_SUM,)),
     Term("expected_onboarding_cost", "Expected onboarding cost", "money", "Sum over scenarios of pi x "
@@ -179,6 +183,11 @@ TERMS: tuple[Term, ...] = (
     Term("mip_gap", "MIP gap", "share", "(objective - best bound) / objective: how far from proven optimal the "
          "plan may be (0 = optimal).", (_SUM,)),
     Term("currency", "Currency", "text", "settings currency: the unit of every money figure.", (_SUM,)),
+    Term("sunk_cost", "Sunk cost (history)", "money", "Every cost of the weeks before settings plan_from_week "
+         "(staff, onboarding, expected lost value) and the fixed costs of contracts signed that started before "
+         "it: reported, not part of the objective (0 without history).", (_SUM,)),
+    Term("cost_to_go", "Cost to go", "money", "The expected cost from plan_from_week on (= objective = "
+         "expected_total_cost); with the sunk cost, the cost of the whole horizon.", (_SUM,)),
     Term("expected_cost:<kind>", "Expected cost of a kind of source", "money", "Sum of the expected rows' cost "
          "over the units of that kind (contractor, eho, redeployed, hire); fixed contract costs excluded.",
          (_SUM,)),

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.io.inputs import Inputs
+from capacity.model import history as hist
 from capacity.model.recheck import EXPECTED
 from capacity.model.registry import dual_groups
 
@@ -26,9 +27,11 @@ EPS = 1e-9
 
 PLAN_COLUMNS = ["scenario", "week", "week_start", "region", "unit", "kind", "fte", "onboarded", "exits",
                 "paid_hours", "productive_hours", "task_hours", "training_hours", "supervision_hours",
-                "utilisation", "cost"]
-WORK_COLUMNS = ["scenario", "week", "region", "work_type", "unit", "attempted", "completed", "escalated", "lost"]
-COVERAGE_COLUMNS = ["scenario", "week", "region", "work_type", "demand", "completed", "lost", "completion_share"]
+                "utilisation", "cost", "phase"]
+WORK_COLUMNS = ["scenario", "week", "region", "work_type", "unit", "attempted", "completed", "escalated", "lost",
+                "phase"]
+COVERAGE_COLUMNS = ["scenario", "week", "region", "work_type", "demand", "completed", "lost", "completion_share",
+                    "phase"]
 CONTRACT_COLUMNS = ["contract", "source", "status", "signed", "committed_fte", "fixed_cost", "expected_cost",
                     "expected_paid_hours", "expected_task_hours", "expected_utilisation", "lock_in_shadow_price"]
 SHADOW_COLUMNS = ["constraint", "scenario", "week", "region", "unit", "work_type", "value"]
@@ -100,6 +103,7 @@ def tabulate(inputs: Inputs, built, result) -> Tables:
         [coverage, _weighted_expected(coverage, pi, ["week", "region", "work_type"], ["demand", "completed", "lost"])],
         ignore_index=True)
     coverage["completion_share"] = _share(coverage["completed"], coverage["demand"])
+    coverage["phase"] = hist.phase(coverage["week"], ix.T)
     coverage = _sorted(coverage, ["scenario", "week", "region", "work_type"], inputs)[COVERAGE_COLUMNS]
 
     # ---- plan: contracts (N) and regional units (F) -------------------------
@@ -113,8 +117,10 @@ def tabulate(inputs: Inputs, built, result) -> Tables:
                      ignore_index=True)
     plan["utilisation"] = _share(plan["task_hours"], plan["paid_hours"], empty=np.nan)
     plan["week_start"] = [st.week_start(int(t)) for t in plan["week"]]
+    plan["phase"] = hist.phase(plan["week"], ix.T)
     plan = _sorted(plan, ["scenario", "week", "unit", "region"], inputs)[PLAN_COLUMNS]
 
+    wk["phase"] = hist.phase(wk["week"], ix.T)
     work = wk.loc[wk["attempted"] > EPS, WORK_COLUMNS]
     work = _sorted(work, ["scenario", "week", "region", "work_type", "unit"], inputs)
 
@@ -173,6 +179,7 @@ def _regional_plan(inputs: Inputs, ix, result, wk: pd.DataFrame) -> pd.DataFrame
     df = ix.regional[keys].copy()
     df["fte"] = _values(result, "F", df, keys)
     neutral = df["source"].map(src["onboarding_cost"]).to_numpy(dtype=float) <= 0
+    neutral &= ix.regional["fix_O"].isna().to_numpy() & ix.regional["fix_X"].isna().to_numpy()  # history as given
     df["onboarded"], df["exits"] = net_changes(
         df, ["source", "region", "week"], _values(result, "O", df, keys), _values(result, "X", df, keys),
         df["source"].map(src["lead_weeks"]).to_numpy(int), df["source"].map(src["notice_weeks"]).to_numpy(int),
@@ -263,7 +270,8 @@ def _contracts(inputs: Inputs, result, plan: pd.DataFrame, shadow: pd.DataFrame)
         "committed_fte": L.to_numpy(),
         "fixed_cost": con["fixed_cost"].to_numpy(dtype=float) * y.round().to_numpy(),
     })
-    df.insert(2, "status", status_words(con["status"].to_numpy(), df["signed"].to_numpy()))
+    status = np.where(con.index.isin(hist.staffed_contracts(inputs)), "signed", con["status"].to_numpy())
+    df.insert(2, "status", status_words(status, df["signed"].to_numpy()))   # the history staffed it: signed before
     e = exp.reindex(con.index).fillna(0.0)
     df["expected_cost"] = df["fixed_cost"].to_numpy() + e["cost"].to_numpy()
     df["expected_paid_hours"] = e["paid_hours"].to_numpy()
@@ -306,15 +314,33 @@ COST_PARTS = ("fixed", "contract_staff", "regional_staff", "onboarding", "lost_v
 def scenario_costs(inputs: Inputs, plan: pd.DataFrame, coverage: pd.DataFrame, contracts: pd.DataFrame) -> pd.DataFrame:
     """The cost breakdown as reported (this is the only reporting copy).
 
-    Per scenario w: the cost if w happens, from the tidy tables (the figures
-    the plan workbook shows): fixed + contract staff + regional staff +
-    onboarding + lost value, ``total``, and the completion share. Their
-    probability-weighted sum is the objective. The audit recomputes the same
-    figures independently from quantities and input prices
-    (:func:`capacity.analysis.checks.check_objective`).
+    Per scenario w: the cost to go if w happens, from the tidy tables (the
+    figures the plan workbook shows): fixed + contract staff + regional staff +
+    onboarding + lost value, ``total``, and the completion share; then
+    ``sunk``, the cost of the history (v2 section 1: weeks < plan_from_week,
+    and the fixed costs of contracts signed before it; 0 for a version 1
+    workbook). The probability-weighted sum of ``total`` is the objective. The
+    audit recomputes the same figures independently from quantities and input
+    prices (:func:`capacity.analysis.checks.check_objective`).
     """
+    T = hist.plan_from(inputs)
+    full = _costs(inputs, plan, coverage, contracts, None)
+    if T <= 1:
+        return full.assign(sunk=0.0)
+    out = _costs(inputs, plan, coverage, contracts, T)
+    out["sunk"] = full["total"].to_numpy() - out["total"].to_numpy()
+    return out
+
+
+def _costs(inputs: Inputs, plan: pd.DataFrame, coverage: pd.DataFrame, contracts: pd.DataFrame,
+           T: int | None) -> pd.DataFrame:
+    """scenario_costs of every week (T None) or of the weeks >= T (the cost to go)."""
     scen = list(inputs.scenarios.index)
     plan = plan[plan["scenario"] != EXPECTED]
+    if T is not None:
+        plan = plan[plan["week"].to_numpy(dtype=int) >= T]
+        coverage = coverage[coverage["week"].to_numpy(dtype=int) >= T]
+        contracts = contracts[~contracts["contract"].isin(hist.sunk_fixed_contracts(inputs))]
     contract = plan["kind"] == "contractor"
     regional = plan[~contract]
     onb = regional["onboarded"].to_numpy() * regional["unit"].map(inputs.sources["onboarding_cost"]).to_numpy(
@@ -345,6 +371,7 @@ def _summary(inputs: Inputs, result, plan: pd.DataFrame, coverage: pd.DataFrame,
     exp = plan[plan["scenario"] == EXPECTED]
     cov = coverage[coverage["scenario"] == EXPECTED]
     demand = float(cov["demand"].sum())
+    sunk = float((sc["sunk"] * sc["probability"]).sum())
     rows = [
         ("status", result.status),
         ("objective", result.objective),
@@ -357,7 +384,12 @@ def _summary(inputs: Inputs, result, plan: pd.DataFrame, coverage: pd.DataFrame,
         ("expected_completion_share", float(cov["completed"].sum()) / demand if demand > EPS else 1.0),
         ("mip_gap", result.gap),
         ("currency", inputs.settings.currency),
+        # v2 section 1: the costs of the weeks before plan_from_week (and the fixed costs of contracts signed
+        # before it) are sunk; the objective and every expected_* figure above are the cost to go
+        ("sunk_cost", sunk),
+        ("cost_to_go", sum(e.values())),
     ]
-    for kind, cost in exp.groupby("kind", sort=False)["cost"].sum().items():
+    go = exp[exp["week"].to_numpy(dtype=int) >= hist.plan_from(inputs)]   # the cost to go, as above
+    for kind, cost in go.groupby("kind", sort=False)["cost"].sum().items():
         rows.append((f"expected_cost:{kind}", float(cost)))
     return pd.DataFrame(rows, columns=["key", "value"])

@@ -195,6 +195,8 @@ def work_frame(inputs, work: pd.DataFrame) -> pd.DataFrame:
          * (1 - sk["success_rate"].to_numpy(float)) * sk["escalation_share"].to_numpy(float)) / 60
     w["hours_per_task"] = a
     w["task_hours"] = a * w["attempted"].to_numpy(float)
+    if "phase" in w:   # v2's phase last, so that the columns before it keep their letters
+        w = w[[c for c in w.columns if c != "phase"] + ["phase"]]
     return w
 
 

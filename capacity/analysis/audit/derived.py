@@ -106,6 +106,24 @@ def check_plan(d: Diffs, inputs, t: Table) -> None:
 
 
 # ---- coverage ---------------------------------------------------------------
+def check_phase(d: Diffs, inputs, t: Table) -> None:
+    """v2 section 1: every row's phase is 'history' for a week before plan_from_week, else 'plan'
+    (a table written before version 2 has no phase column: only a history run needs it)."""
+    T = int(getattr(inputs.settings, "plan_from_week", 1) or 1)
+    df = t.frame
+    if "phase" not in df:
+        if T > 1:
+            d.add(f"{t.name}: no column 'phase' (the input plans from week {T})")
+        return
+    want = np.where(pd.to_numeric(df["week"]).to_numpy(dtype=float) < T, "history", "plan")
+    bad = np.flatnonzero(df["phase"].astype(str).to_numpy() != want)
+    for i in bad[:MAX_LINES_PER_STEP]:
+        d.add(f"{t.cell(int(i), 'phase')}: phase is {df['phase'].iat[i]!r}, but week {df['week'].iat[i]} with "
+              f"plan_from_week {T} is {want[i]!r}")
+    if len(bad) > MAX_LINES_PER_STEP:
+        d.add(f"{t.name}: ... and {len(bad) - MAX_LINES_PER_STEP} more rows with the wrong phase")
+
+
 def check_coverage(d: Diffs, inputs, t: Table) -> None:
     cv = t.frame
     share = _ratio(cv["completed"], cv["demand"], 1.0)
@@ -114,17 +132,20 @@ def check_coverage(d: Diffs, inputs, t: Table) -> None:
 
 
 # ---- contracts --------------------------------------------------------------
-def _contract_rows(d: Diffs, con: pd.DataFrame, t: Table) -> None:
+def _contract_rows(d: Diffs, con: pd.DataFrame, t: Table, inputs=None) -> None:
     """One row per contract of the input, with the input's source, and the status word that the
     input's status and the row's signed give (results.status_words)."""
+    from capacity.model.history import staffed_contracts
     from capacity.output.results import status_words
 
+    staffed = staffed_contracts(inputs) if inputs is not None else set()
     c = t.frame
     for i, (cid, source, status, signed) in enumerate(zip(c["contract"], c["source"], c["status"], c["signed"])):
         if cid not in con.index:
             d.add(f"{t.cell(i, 'contract')}: contract '{cid}' is not in the input")
             continue
-        word = str(status_words([con.at[cid, "status"]], [signed])[0])
+        status_in = "signed" if cid in staffed else con.at[cid, "status"]   # v2: the history staffed it
+        word = str(status_words([status_in], [signed])[0])
         for col, want, why in (("source", con.at[cid, "source"], "the input says"),
                                ("status", word, f"the input's status {con.at[cid, 'status']!r} and signed give")):
             got = source if col == "source" else status
@@ -136,7 +157,7 @@ def _contract_rows(d: Diffs, con: pd.DataFrame, t: Table) -> None:
 
 def check_contracts(d: Diffs, inputs, t: Table, plan: pd.DataFrame) -> None:
     con = inputs.contracts
-    _contract_rows(d, con, t)
+    _contract_rows(d, con, t, inputs)
     c = t.frame
     rows = np.arange(len(c))
     fixed = c["contract"].map(con["fixed_cost"]).fillna(0.0).to_numpy(float) * c["signed"].to_numpy(float)
@@ -174,8 +195,15 @@ def _summary_figures(inputs, tables: dict[str, Table]) -> dict[str, float]:
         "expected_cash_cost": costs["total"] - costs["lost_value"],
         "expected_completion_share": float(ce["completed"].sum()) / demand if demand > 1e-9 else 1.0,
     }
-    for kind_name, cost in exp.groupby("kind", sort=False)["cost"].sum().items():
+    T = int(getattr(inputs.settings, "plan_from_week", 1) or 1)
+    go = exp[pd.to_numeric(exp["week"]).to_numpy(dtype=float) >= T]   # the cost to go (v2 section 1)
+    for kind_name, cost in go.groupby("kind", sort=False)["cost"].sum().items():
         want[f"expected_cost:{kind_name}"] = float(cost)
+    # v2 section 1: the sunk cost and the cost to go, re-derived (a version 1 plan workbook may not have them)
+    s = key_values(tables["summary"])
+    if T > 1 or "sunk_cost" in s:
+        want["sunk_cost"] = costs["sunk"]
+        want["cost_to_go"] = costs["total"]
     return want
 
 
@@ -214,6 +242,8 @@ def check_derived(inputs, tables: dict[str, Table]) -> Diffs:
     d = Diffs()
     check_plan(d, inputs, tables["plan"])
     check_coverage(d, inputs, tables["coverage"])
+    for name in ("plan", "work", "coverage"):
+        check_phase(d, inputs, tables[name])
     check_contracts(d, inputs, tables["contracts"], tables["plan"].frame)
     check_summary(d, inputs, tables)
     return d

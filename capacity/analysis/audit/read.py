@@ -31,7 +31,7 @@ COLUMNS = {
     "shadow_prices": ["constraint", "scenario", "week", "region", "unit", "work_type", "value"],
 }
 TEXT = {"scenario", "region", "unit", "kind", "work_type", "contract", "source", "status", "key", "check",
-        "equation", "where", "result", "constraint"}
+        "equation", "where", "result", "constraint", "phase"}
 INT = {"week", "rows_checked"}
 #: The sheets that make a workbook a compare workbook (capacity compare), audited by compare_audit.py.
 COMPARE_SHEETS = ("comparison", "measures", "inputs_changed", "run")

@@ -308,6 +308,80 @@ def test_formulas_of_the_input_keep_their_values(small, tmp_path):
     read_inputs(out)   # no "formula without a value"
 
 
+# --------------------------------------------------------------------------
+# The loop: plan -> replan -> edit a headcount in history -> plan -> audit
+# --------------------------------------------------------------------------
+
+def _edit_headcount(path, source="eho"):
+    """Fewer in post in the last history week of ``source``'s largest region (one fewer, or half when
+    fewer than 2 are in post; as many more exits, so the stock adds up): (unit, region, week, new fte)."""
+    book = openpyxl.load_workbook(path)
+    ws = book["history"]
+    head = [c.value for c in ws[1]]
+    col = {name: head.index(name) + 1 for name in rp.HISTORY_COLUMNS}
+    from_week = next(r[1] for r in book["settings"].iter_rows(values_only=True) if r[0] == "plan_from_week")
+    rows = [r for r in range(2, ws.max_row + 1) if ws.cell(r, col["unit"]).value == source
+            and ws.cell(r, col["week"]).value == from_week - 1]
+    r = max(rows, key=lambda r: ws.cell(r, col["fte"]).value)
+    fte = ws.cell(r, col["fte"]).value
+    assert fte > 0.1, "nobody in post to edit"
+    cut = min(1.0, fte / 2)
+    ws.cell(r, col["fte"]).value = fte - cut
+    ws.cell(r, col["exits"]).value = (ws.cell(r, col["exits"]).value or 0) + cut
+    book.save(path)
+    return source, ws.cell(r, col["region"]).value, from_week - 1, fte - cut
+
+
+def _loop(inp, folder, week, scenario):
+    from capacity.analysis.audit import audit
+
+    p1 = folder / "p1.xlsx"
+    assert api.plan(inp, p1).exit_code == 0
+    new = folder / f"{inp.stem}-from-week-{week}.xlsx"
+    api.replan(inp, p1, week, scenario=scenario, output=new)
+    unit, region, t, fte = _edit_headcount(new)
+    p2 = folder / "p2.xlsx"
+    res = api.plan(new, p2)
+    assert res.exit_code == 0, res.message
+    # the history is what the new plan has, in every scenario: the edited headcount, the others as planned
+    hist = {(u, r or "", w): (f, on, ex) for u, r, w, f, on, ex in _history(new)[1]}
+    planned = read_table(read_workbook(p2), "plan", []).frame
+    planned = planned[planned["scenario"] != "expected"]
+    seen = 0
+    for row in planned.itertuples(index=False):
+        key = (row.unit, row.region, int(row.week))
+        if key in hist and (row.week < week or row.kind == "contractor"):
+            assert math.isclose(row.fte, hist[key][0], abs_tol=1e-6), (key, row.scenario)
+            seen += 1
+    assert seen >= len([k for k in hist if k[2] < week])     # every scenario holds every history week
+    edited = planned[(planned["unit"] == unit) & (planned["region"] == region) & (planned["week"] == t)]
+    assert len(edited) and (abs(edited["fte"] - fte) < 1e-6).all()
+    verdict = audit(p2, new)
+    assert verdict.exit_code == 0, verdict.lines
+    return res
+
+
+def test_loop_on_a_random_instance(tmp_path):
+    from conftest import write_inputs
+    from factory import synthetic
+
+    inp = write_inputs(synthetic(regions=3, weeks=12, scenarios=3, contracts=2, seed=11, reveal_week=3),
+                       tmp_path / "random.xlsx")
+    res = _loop(inp, tmp_path, 5, "S1")
+    assert res.inputs.settings.plan_from_week == 5
+
+
+@pytest.mark.slow
+def test_loop_on_the_england_example(tmp_path):
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "inputs" / "england-2020.xlsx"
+    inp = tmp_path / src.name
+    inp.write_bytes(src.read_bytes())
+    res = _loop(inp, tmp_path, 5, "observed")
+    assert res.inputs.settings.plan_from_week == 5 and res.inputs.settings.reveal_week == 5
+
+
 def test_actuals_refuse_a_plan_whose_branches_differ_before_reveal(small, tmp_path):
     """Before reveal_week the branches agree (eq 14); a plan sheet edited so that they do not is refused."""
     book = openpyxl.load_workbook(small["plan"])

@@ -110,3 +110,44 @@ def test_a_formula_xlsxwriter_would_rewrite_keeps_the_per_cell_writer():
     assert fast_sheet(frame, spec("=XLOOKUP(A1,B:B,C:C)"), styles, 0) is None
     assert fast_sheet(frame, spec("{=SUM(A1:A2)}"), styles, 0) is None
     assert fast_sheet(frame, spec("=_xlfn.STDEV.S(A1:A9)"), styles, 0) is None
+
+
+def test_all_plain_agrees_with_the_per_formula_test():
+    """The column-at-once test (report_fast.all_plain) says what is_plain_formula says of each formula,
+    in a column of plain formulas wherever the unplain one sits, and at the edges of the names
+    (a name must follow a non-word character, SINGLE a non-space one)."""
+    from capacity.output.report_cells import is_plain_formula
+    from capacity.output.report_fast import all_plain
+
+    cases = ["=SORT(A1)", "=x+SINGLE(A1)", "=SINGLE(A1)", "= SINGLE(A1)", "=XSORT(A1)", "=A.SORT(1)",
+             "=ANCHORARRAY(A1)", "=A1+ZANCHORARRAY(A1)", "=1+ SORT(2)", "=sort(1)", '=IF(A1>0,1,"")',
+             "=_xlfn.STDEV.S(A1:A9)", "{=SUM(A1:A2)}", "=A1+\nXLOOKUP(A1,B:B,C:C)", "=SUM(work!G2:G9)"]
+    for f in cases:
+        expected = is_plain_formula(f) and not f.startswith("{")
+        assert all_plain([f]) == expected, f
+        assert all_plain(["=A1*2", None, f, "", "=IF(B2>1E-9,C2/B2,1)"]) == expected, f
+    assert [all_plain([f]) for f in cases].count(True) == 5   # XSORT, ZANCHORARRAY, sort, IF, SUM
+    assert all_plain([None, ""]) and not all_plain(["=A1", 3])
+
+
+def test_record_write_seconds_rewrites_only_the_run_sheet(tmp_path):
+    """The sentinel becomes the seconds; every other member is copied as stored (same compressed bytes)."""
+    import zipfile
+
+    from capacity.output.provenance import WRITE_SECONDS_SENTINEL, record_write_seconds
+
+    path = tmp_path / "book.xlsx"
+    run = pd.DataFrame({"key": ["seconds_solve", "seconds_write"], "value": [1.5, WRITE_SECONDS_SENTINEL]})
+    write_report(path, [SheetSpec("plan", _frame()), SheetSpec("run", run)])
+    with zipfile.ZipFile(path) as z:
+        before = {i.filename: (i.CRC, i.compress_size) for i in z.infolist()}
+    record_write_seconds(path, 12.34567)
+    with zipfile.ZipFile(path) as z:
+        assert z.testzip() is None
+        after = {i.filename: (i.CRC, i.compress_size) for i in z.infolist()}
+    changed = [m for m in before if before[m] != after[m]]
+    assert list(after) == list(before) and changed == ["xl/worksheets/sheet2.xml"]
+    values = dict(read_workbook(path).sheets["run"].cells[1:])
+    assert values == {"seconds_solve": 1.5, "seconds_write": 12.346}
+    ws = openpyxl.load_workbook(path)["plan"]
+    assert ws["F3"].value == pytest.approx(_frame()["fte"][1])

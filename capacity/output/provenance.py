@@ -82,18 +82,64 @@ WRITE_SECONDS_SENTINEL = -987654321.25  # written by XlsxWriter as <v>-987654321
 
 
 def record_write_seconds(path, seconds: float) -> None:
+    """Write ``seconds`` into the saved workbook's run sheet (the cell holding WRITE_SECONDS_SENTINEL).
+
+    Only that sheet's XML is rewritten: the worksheets are searched smallest first (the run sheet is a
+    few rows) and the search stops at the sheet holding the sentinel; every other member of the file is
+    copied as it is, still compressed (no member is inflated or deflated again)."""
     import os
     import shutil
     import zipfile
 
     needle = f"<v>{WRITE_SECONDS_SENTINEL}</v>".encode()
     patched = f"{Path(path)}.patch"
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(patched, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            with src.open(info) as fh:
-                data = fh.read()
-            if info.filename.startswith("xl/worksheets/") and needle in data:
-                data = data.replace(needle, f"<v>{round(seconds, 3)}</v>".encode())
-            dst.writestr(info, data)
+    with zipfile.ZipFile(path) as src:
+        infos = src.infolist()
+        target, data = None, b""
+        for info in sorted((i for i in infos if i.filename.startswith("xl/worksheets/")), key=lambda i: i.file_size):
+            data = src.read(info)
+            if needle in data:
+                target, data = info, data.replace(needle, f"<v>{round(seconds, 3)}</v>".encode())
+                break
+        if target is None:
+            return
+        with open(path, "rb") as raw, zipfile.ZipFile(patched, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in infos:
+                if info is target:
+                    dst.writestr(info, data)
+                else:
+                    append_raw(dst, info, read_raw(raw, info))
     shutil.copymode(path, patched)
     os.replace(patched, path)
+
+
+def read_raw(fh, info) -> bytes:
+    """The compressed bytes of zip member ``info`` of the open zip file ``fh``, as stored."""
+    import struct
+
+    fh.seek(info.header_offset)
+    head = fh.read(30)
+    if head[:4] != b"PK\x03\x04":
+        raise ValueError(f"{info.filename}: not a zip member header")
+    name_len, extra_len = struct.unpack("<HH", head[26:30])
+    fh.seek(info.header_offset + 30 + name_len + extra_len)
+    return fh.read(info.compress_size)
+
+
+def append_raw(dst, info, payload: bytes) -> None:
+    """Append a member to the zip file ``dst`` (open for writing) from its compressed bytes, as stored
+    (``info`` gives its name, method, CRC and sizes): what ``ZipFile.writestr`` does, less the deflating."""
+    import copy
+
+    zinfo = copy.copy(info)
+    zinfo.flag_bits &= ~0x08        # sizes and CRC are in the header: no data descriptor follows
+    zinfo.extra = b""
+    dst.fp.seek(dst.start_dir)
+    zinfo.header_offset = dst.fp.tell()
+    dst._writecheck(zinfo)
+    dst._didModify = True
+    dst.fp.write(zinfo.FileHeader())
+    dst.fp.write(payload)
+    dst.start_dir = dst.fp.tell()
+    dst.filelist.append(zinfo)
+    dst.NameToInfo[zinfo.filename] = zinfo

@@ -21,11 +21,12 @@ per-cell writer.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
 
-from capacity.output.report_cells import MAX_CELL_CHARS, as_text, escape_text, is_missing, is_plain_formula
+from capacity.output.report_cells import _DYNAMIC, MAX_CELL_CHARS, as_text, escape_text, is_missing, is_plain_formula
 from capacity.io.errors import col_letter
 
 #: a tidy sheet of at least this many cells is written from its arrays
@@ -209,10 +210,30 @@ def fast_sheet(frame: pd.DataFrame, spec, styles, offset: int):
     if cols is None:
         return None
     for c in cols:  # a formula XlsxWriter would rewrite (braces, _xlfn.) keeps the per-cell writer
-        if c.formulas is not None and any(f and (not isinstance(f, str) or f.startswith("{")
-                                                 or not is_plain_formula(f)) for f in c.formulas):
+        if c.formulas is not None and not all_plain(c.formulas):
             return None
     return FastRows(cols, n_rows)
+
+
+#: a dynamic-array function's name and the character before it (``\b`` or ``\S``) fit in this many characters
+_NAME_TAIL = 1 + max(len(name) for name in re.findall(r"[A-Z]+", _DYNAMIC.pattern))
+
+
+def all_plain(formulas) -> bool:
+    """True when every formula (None or '': none) is text that XlsxWriter writes as it stands
+    (:func:`capacity.output.report_cells.is_plain_formula`, no array braces), tested at once: the
+    column's formulas joined by newlines, and the pattern of dynamic-array functions tried only on the
+    text before each '(' that ends in a capital letter (a function name is followed by one), so not on every
+    character of every cell."""
+    texts = [f for f in formulas if f]
+    try:
+        joined = "\n".join(texts)
+    except TypeError:   # a formula that is not text
+        return False
+    if joined.startswith("{") or "\n{" in joined or "_xlfn." in joined:
+        return False
+    before = joined.split("(")[:-1]   # every name ends in a capital letter
+    return all(is_plain_formula(tail + "(") for tail in {b[-_NAME_TAIL:] for b in before if b[-1:].isupper()})
 
 
 def worksheet_class(base):

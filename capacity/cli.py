@@ -151,14 +151,14 @@ def _summary_text(res) -> str:
 
     rows = [("status", s["status"]), ("objective (expected cost)", money(s["objective"])),
             ("  expected cash cost", money(s["expected_cash_cost"]))]
-    if getattr(res.inputs.settings, "plan_from_week", 1) > 1:   # v2: the objective is the cost to go
-        rows[1] = (f"objective (expected cost from week {res.inputs.settings.plan_from_week})", rows[1][1])
-        rows.append(("  sunk (history, not in the objective)", money(s.get("sunk_cost", 0.0))))
     rows += [(f"    staff: {key.split(':', 1)[1]}", money(value)) for key, value in s.items()
              if key.startswith("expected_cost:")]
     rows += [("    fixed contract costs", money(s["fixed_cost"])),
              ("  lost value (notional, not spent)", money(s["expected_lost_value"])),
              ("expected completion share", f"{s['expected_completion_share']:.1%}")]
+    if getattr(res.inputs.settings, "plan_from_week", 1) > 1:   # v2: the objective is the cost to go
+        rows[1] = (f"objective (expected cost from week {res.inputs.settings.plan_from_week})", rows[1][1])
+        rows.insert(-1, ("sunk before then (history, not in the objective)", money(s.get("sunk_cost", 0.0))))
     sc = scenario_costs(res.inputs, t.plan, t.coverage, t.contracts)
     if len(sc) > 1:
         cash = sc["total"] - sc["lost_value"]

@@ -23,6 +23,7 @@ from capacity.io.workbook import write_input_workbook
 def synthetic_tables(regions: int, weeks: int, scenarios: int, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     base = small_tables()
+    base.pop("history", None)   # the same instances as before version 2: no staff in post at the start
     region_ids = [f"r{i:03d}" for i in range(1, regions + 1)]
     pop = rng.integers(150_000, 1_500_000, size=regions)
     scen_ids = [f"s{j:02d}" for j in range(1, scenarios + 1)]

@@ -26,6 +26,7 @@ import highspy
 from capacity.model import VAR_LEVELS, BuiltModel, build_model, elastic_violations
 from capacity.model.highs_route import INF, HighsModel, Run, compile_matrix, highs_version
 from capacity.model.registry import FAMILIES
+from capacity.model.warm_start import warm_basis
 
 STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "no_solution", "error")
 _CLEAN = 1e-9
@@ -238,15 +239,21 @@ def _free_y(hm: HighsModel) -> None:
     hm.set_bounds(k, hm.mat.col_lower[k], hm.mat.col_upper[k])
 
 
-def _lp_first(hm: HighsModel, clock: _Clock, mip_gap: float, want_duals: bool, stats: dict):
+def _lp_first(hm: HighsModel, clock: _Clock, mip_gap: float, want_duals: bool, stats: dict, warm=None):
     """LP relaxation, then (only when needed) the MIP and the LP with y fixed; one instance.
 
+    ``warm``: a function giving a starting basis for the relaxation or None
+    (:func:`capacity.model.warm_start.warm_basis`).
     Returns (status, termination, objective, bound, x in matrix order or None, row duals or None).
     """
     is_mip = len(hm.integer) > 0
     stats["dual_s"] = 0.0   # the seconds of a separate LP for the duals (none when they come with the LP)
-    clock.apply(hm)
     t0 = time.perf_counter()
+    start = warm() if warm is not None else None
+    if start is not None and not hm.set_basis(start):
+        stats["warm_start"] = "not used: HiGHS refused the basis"
+        start = None
+    clock.apply(hm)
     relax = hm.run("LP relaxation" if is_mip else "LP")
     stats["relaxation_s"] = time.perf_counter() - t0
     stats["relaxation_iterations"] = relax.iterations
@@ -344,7 +351,11 @@ def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float 
         mat, hm = _open(built, stats, threads, progress, _matrix)
         if release:
             _release(built, stats)
-        status, term, objective, bound, xm, row_dual = _lp_first(hm, clock, float(mip_gap), duals, stats)
+        warm = (lambda: warm_basis(built, mat, time_left=clock.left, workers=threads, progress=progress,
+                                   stats=stats))
+        status, term, objective, bound, xm, row_dual = _lp_first(hm, clock, float(mip_gap), duals, stats, warm)
+        if stats.get("warm_start", "").endswith("at a time"):
+            stats["solve_path"] += f" (from the basis of {stats['warm_start']}: models/README.md#warm-start)"
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # solver failure: report, do not crash the pipeline

@@ -261,10 +261,15 @@ def _contingent_section(inputs: Inputs, people: pd.DataFrame) -> list:
     out.append(text(f"Decided from week {reveal} on, once the scenario is known; listed where the scenarios' "
                     f"plans differ, per scenario (+ starters, - leavers: whole people in total, between the first "
                     f"and last week named):"))
+    # per scenario and unit, its starters and leavers in total with their first and last weeks, by one grouping
+    by = contingent.groupby(["scenario", "order", "change"], sort=False).agg(
+        n=("n", "sum"), lo=("week", "min"), hi=("week", "max"), unit=("unit", "first"), region=("region", "first"),
+        contract=("contract", "first")).reset_index().sort_values(["order"], kind="stable")
     for w in scen:
-        mine = contingent[contingent["scenario"] == w]
-        groups = sorted(mine.groupby(["order", "region", "unit"], sort=False), key=lambda kv: kv[0][0])
-        items = [(g.groupby("change")["n"].sum().max(), _contingent_item(g)) for _, g in groups]
+        units: dict = {}   # order -> {change: its row}, in the order of the units
+        for r in by[by["scenario"] == w].itertuples(index=False):
+            units.setdefault(r.order, {})[r.change] = r
+        items = [(max(r.n for r in u.values()), _contingent_item(u)) for u in units.values()]
         top = set(sorted(range(len(items)), key=lambda i: -items[i][0])[:TOP_CONTINGENT])
         line = "; ".join(x for i, (_, x) in enumerate(items) if i in top) or "nothing beyond what every scenario does"
         if len(items) > TOP_CONTINGENT:
@@ -274,14 +279,17 @@ def _contingent_section(inputs: Inputs, people: pd.DataFrame) -> list:
 
 
 def _differs(ch: pd.DataFrame, scen: list) -> pd.DataFrame:
-    """The changes of the (region, unit) pairs whose changes are not the same in every scenario."""
-    keep = []
-    for _, g in ch.groupby(["region", "unit"], sort=False):
-        wide = g.pivot_table(index=["week", "change"], columns="scenario", values="n", aggfunc="sum", fill_value=0)
-        wide = wide.reindex(columns=scen, fill_value=0)
-        if (wide.nunique(axis=1) > 1).any():
-            keep.append(g)
-    return pd.concat(keep, ignore_index=True) if keep else ch.iloc[0:0]
+    """The changes of the (region, unit) pairs whose changes are not the same in every scenario (a pair's
+    rows together, the pairs in the order they first appear)."""
+    if ch.empty:
+        return ch.iloc[0:0]
+    wide = ch.pivot_table(index=["region", "unit", "week", "change"], columns="scenario", values="n", aggfunc="sum",
+                          fill_value=0).reindex(columns=scen, fill_value=0)
+    differ = (wide.max(axis=1) != wide.min(axis=1)).groupby(level=["region", "unit"]).any()
+    pair = ch.groupby(["region", "unit"], sort=False).ngroup().to_numpy()
+    keep = pd.MultiIndex.from_frame(ch[["region", "unit"]]).isin(differ.index[differ.to_numpy()])
+    rows = np.flatnonzero(keep)
+    return ch.iloc[rows[np.argsort(pair[rows], kind="stable")]].reset_index(drop=True)
 
 
 def _first_last(weeks) -> str:
@@ -289,12 +297,13 @@ def _first_last(weeks) -> str:
     return f"week {lo}" if lo == hi else f"weeks {lo}–{hi}"
 
 
-def _contingent_item(g: pd.DataFrame) -> str:
-    """'north hire +10 (week 5), -2 (weeks 7–8)': starters and leavers of one unit, with their weeks."""
-    r = g.iloc[0]
+def _contingent_item(unit: dict) -> str:
+    """'north hire +10 (week 5), -2 (weeks 7–8)': starters and leavers of one unit, with their weeks (``unit``:
+    {change: the unit's changes of that kind in total, ``n``, with their first and last weeks ``lo``, ``hi``})."""
+    r = next(iter(unit.values()))
     where = r.unit if r.contract else f"{r.region} {r.unit}"
-    parts = [f"{sign}{int(c['n'].sum()):,} ({_first_last(c['week'])})"
-             for change, sign in (("start", "+"), ("leave", "-")) for c in [g[g["change"] == change]] if len(c)]
+    parts = [f"{sign}{int(c.n):,} ({_first_last([c.lo, c.hi])})"
+             for change, sign in (("start", "+"), ("leave", "-")) for c in [unit.get(change)] if c is not None]
     return f"{where} {', '.join(parts)}"
 
 

@@ -100,6 +100,24 @@ def test_history_weeks_before_T_and_decisions_taken(small):
     assert rows[7][:3] == ("eho", "north", 1)
 
 
+def test_changes_say_which_later_values_were_not_yet_decided(small):
+    """A later row fixes all its values; those decided in week 4 or later are marked (small example: hire lead
+    2 / notice 1, so week 5's onboarded was decided in week 3 but its exits are week 4's decision;
+    redeployed lead 1 / notice 0: week 4's exits; callco_block lead 1 / notice 2: week 5's headcount)."""
+    ws = openpyxl.load_workbook(small["out"])[rp.CHANGES]
+    reason = {r[0]: r[3] for r in ws.iter_rows(min_row=2, values_only=True)}
+    _, rows = _history(small["out"])
+    at = {(u, r or "", w): i + 2 for i, (u, r, w, *_) in enumerate(rows)}
+    open_ = "NOT yet decided when week 4 begins"
+    hire5, red4, block5 = at[("hire", "north", 5)], at[("redeployed", "south", 4)], at[("callco_block", "", 5)]
+    assert open_ + " (notice)" in reason[f"history!F{hire5}"]
+    assert open_ not in reason[f"history!E{hire5}"] and "decision already taken" in reason[f"history!E{hire5}"]
+    assert open_ + " (notice)" in reason[f"history!F{red4}"]
+    assert open_ + " (lead time or notice)" in reason[f"history!D{block5}"]
+    assert open_ not in reason[f"history!D{at[('callco_block', '', 4)]}"]
+    assert not any(open_ in reason[f"history!{c}{at[('eho', 'north', 3)]}"] for c in "DEF")
+
+
 def test_history_stocks_add_up(small):
     """fte = previous fte + onboarded - exits for every regional unit (the model's values add up)."""
     _, rows = _history(small["out"])

@@ -209,6 +209,15 @@ def history_rows(inputs: Inputs, plan, week: int, branch: str) -> pd.DataFrame:
     hist["phase"] = np.where(hist["week"].to_numpy() < week, "history", "decided")
     for column in ("fte", "onboarded", "exits"):   # where each value comes from
         hist[f"plan_cell_{column}"] = [plan.cell(int(i), column) for i in out["_row"]]
+    # which of a later row's values were decided before week T (the others are the plan's, kept so that the
+    # row, which fixes them all, holds the plan's own trajectory)
+    lags = pd.concat([con[["lead_weeks", "notice_weeks"]], src[["lead_weeks", "notice_weeks"]]])
+    lead = hist["unit"].map(lags["lead_weeks"]).to_numpy(dtype=int)
+    notice = hist["unit"].map(lags["notice_weeks"]).to_numpy(dtype=int)
+    t = hist["week"].to_numpy()
+    hist["taken_onboarded"] = t - lead < week
+    hist["taken_exits"] = t - notice < week
+    hist["taken_fte"] = hist["taken_onboarded"] & hist["taken_exits"]
     order = {u: i for i, u in enumerate(list(con.index) + list(src.index))}
     regions = {r: i for i, r in enumerate([""] + list(inputs.regions.index))}
     key = np.lexsort([hist["week"].to_numpy(), hist["region"].map(regions).to_numpy(),
@@ -474,13 +483,17 @@ def _write_history(book, raw, roll: Rollforward) -> None:
     demand = book["demand"]
     if new_sheet:
         ws = book.create_sheet(HISTORY, book.sheetnames.index("demand") + 1)
-        for c0, width in enumerate((16, 14, 7, 12, 12, 12)):
+        for c0, width in enumerate((0, 0, 7, 12, 12, 12)):
             _copy_cell_style(demand.cell(row=1, column=1), ws.cell(row=1, column=c0 + 1))
-            ws.column_dimensions[col_letter(c0)].width = width
+            ws.column_dimensions[col_letter(c0)].width = width or 10
         _header_comments(ws)
         _fit_to_width(ws)
     else:
         ws = book[HISTORY]
+    for c0, name in enumerate(("unit", "region")):   # wide enough for the ids
+        need = max([len(str(v)) for v in roll.history[name]] + [len(name)]) + 3
+        dim = ws.column_dimensions[col_letter(c0)]
+        dim.width = max(dim.width or 0, need)
     body = [ws.cell(row=2, column=c0 + 1) if ws.cell(row=2, column=c0 + 1).has_style else demand.cell(row=2, column=1)
             for c0 in range(len(HISTORY_COLUMNS))]
     body = [copy(b._style) if b.has_style else None for b in body]
@@ -511,9 +524,14 @@ def _history_reason(h: pd.DataFrame, r0: int, c0: int, roll: Rollforward) -> str
             f"{roll.branch}: " + ("a week before the re-plan" if row["phase"] == "history"
                                   else f"a decision already taken when week {roll.week} begins"))
     column = HISTORY_COLUMNS[c0] if c0 < len(HISTORY_COLUMNS) else None
-    if column in ("fte", "onboarded", "exits"):
-        return f"{row[f'plan_cell_{column}']} ({what})"
-    return what
+    if column not in ("fte", "onboarded", "exits"):
+        return what
+    if row["phase"] != "history" and not row[f"taken_{column}"] and (column != "fte" or not row["region"]):
+        lag = "notice" if column == "exits" else "lead time" if column == "onboarded" else "lead time or notice"
+        what = (f"{row['unit']}{' in ' + row['region'] if row['region'] else ''}, week {row['week']}, plan "
+                f"scenario {roll.branch}: NOT yet decided when week {roll.week} begins ({lag}); the plan's value, "
+                "kept because the row fixes it too (the new plan cannot change it: edit it to what you decide)")
+    return f"{row[f'plan_cell_{column}']} ({what})"
 
 
 def _copy_cell_style(src, dst) -> None:

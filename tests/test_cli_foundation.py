@@ -53,7 +53,7 @@ def test_blank_template_has_schema_readme_and_dropdowns(tmp_path):
     run("template", out, "--weeks", "3")
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == ["README", "settings", "regions", "scenarios", "work_types", "sources", "skills",
-                               "contracts", "availability", "demand"]
+                               "contracts", "availability", "demand", "history"]
     readme = [[c for c in row if c is not None] for row in book["README"].iter_rows(values_only=True)]
     assert ["contracts", "max_fte", "a number > 0, at most 1,000,000 (unusual above 100,000)", "required",
             "Most FTE the supplier provides."] in readme

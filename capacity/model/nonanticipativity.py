@@ -37,8 +37,10 @@ def check_non_anticipativity(inputs: Inputs, t: dict) -> Worst:
     viol = np.zeros(len(plan))
     for column, lag in (("onboarded", lead), ("exits", notice)):
         first_stage = wk - lag < reveal
-        spread = plan.groupby(["unit", "region", "week"])[column].transform(lambda s: s.max() - s.min()).to_numpy()
-        scale = np.maximum(1.0, plan.groupby(["unit", "region", "week"])[column].transform("max").abs().to_numpy())
+        g = plan.groupby(["unit", "region", "week"])[column]
+        high = g.transform("max").to_numpy(dtype=float)
+        spread = high - g.transform("min").to_numpy(dtype=float)
+        scale = np.maximum(1.0, np.abs(high))
         viol = np.maximum(viol, np.where(first_stage, spread / scale, 0.0))
     return worst(viol, plan[["week", "region", "unit"]])
 

@@ -61,11 +61,13 @@ def check_cohort_lock_in(inputs: Inputs, t: dict) -> Worst:
     history's cohorts count)."""
     plan = regional_plan(inputs, t).sort_values(["scenario", "unit", "region", "week"])
     term = plan["unit"].map(inputs.sources["min_term_weeks"]).to_numpy(int)
-    g = plan.groupby(["scenario", "unit", "region"])["onboarded"]
+    keys = ["scenario", "unit", "region"]
+    total = plan.groupby(keys)["onboarded"].cumsum()   # onboarded up to each week, per unit
     recent = np.zeros(len(plan))
     for m in np.unique(term[term > 0]):
-        rolled = g.transform(lambda s, m=m: s.rolling(int(m), min_periods=1).sum()).to_numpy()
-        recent = np.where(term == m, rolled, recent)
+        # onboarded in the last m weeks: the running total less its value m weeks before
+        before = total.groupby([plan[k] for k in keys]).shift(int(m)).fillna(0.0).to_numpy()
+        recent = np.where(term == m, total.to_numpy() - before, recent)
     return worst(np.where(past(inputs, plan), 0.0, le(recent, plan["fte"])),
                  plan[["scenario", "week", "region", "unit"]])
 

@@ -418,3 +418,28 @@ def test_actuals_refuse_a_plan_whose_branches_differ_before_reveal(small, tmp_pa
         api.replan(small["in"], edited, 3, actuals=act, output=tmp_path / "o.xlsx")
     assert f"the plan's scenarios differ on fte of redeployed in {region} in week 2" in str(e.value)
     assert not (tmp_path / "o.xlsx").exists()
+
+
+def test_replan_a_replanned_workbook(small, tmp_path):
+    """Round two: the week-4 workbook planned, then re-planned from week 6; an earlier week is refused."""
+    p4 = tmp_path / "p4.xlsx"
+    assert api.plan(small["out"], p4).exit_code == 0
+    with pytest.raises(InputError) as e:
+        api.replan(small["out"], p4, 3, scenario=W, output=tmp_path / "x.xlsx")
+    assert ("--week 3 is before the input's plan_from_week 4: re-planning from an earlier week would discard the "
+            "history of week 3") in str(e.value)
+    out = tmp_path / "from-6.xlsx"
+    res = api.replan(small["out"], p4, 6, scenario=W, output=out)
+    plan = _plan_rows(p4, W)
+    head, rows = _history(out)
+    assert head == rp.HISTORY_COLUMNS
+    assert {w for _, _, w, *_ in rows} == {1, 2, 3, 4, 5, 6, 7}
+    for unit, region, week, fte, *_ in rows:
+        assert fte == plan[(unit, region or "", week)].fte
+    # (the sheet replan_changes of round one is replaced by round two's, not listed in it)
+    before, after = (
+        {k: v for k, v in _cells(p).items() if not k.startswith(rp.CHANGES + "!")} for p in (small["out"], out))
+    differ = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+    assert {c.ref for c in res.roll.changes} == differ
+    assert "history!A1" not in differ                       # the header was already there
+    assert read_inputs(out)[0].settings.plan_from_week == 6

@@ -109,8 +109,9 @@ def check_options(inputs: Inputs, week: int, scenario: str | None, actuals) -> N
                         f"{', '.join(map(str, inputs.scenarios.index))})")
     from_week = plan_from_week(inputs)
     if not problems and week < from_week:
+        weeks = f"week {week}" if week == from_week - 1 else f"weeks {week} to {from_week - 1}"
         problems.append(f"--week {week} is before the input's plan_from_week {from_week}: re-planning from an "
-                        f"earlier week would discard the history of weeks {week} to {from_week - 1}")
+                        f"earlier week would discard the history of {weeks}")
     if not problems and actuals is not None and week > st.reveal_week and len(inputs.scenarios) > 1:
         problems.append(f"--actuals with --week {week}: from reveal_week {st.reveal_week} "
                         f"({inputs.origin.cell('settings', 'reveal_week', 'value')}) on, the plan's decisions "

@@ -147,7 +147,11 @@ class FastRows:
             c.uniques = [None if i is None else str(i) for i in idx]
 
     def write(self, ws) -> None:
-        """Write rows 2..n+1 into ``ws``'s XML file handle (called inside <sheetData>)."""
+        """Write rows 2..n+1 into ``ws``'s XML file handle (called inside <sheetData>).
+
+        A block of rows is one string: its pieces (the constant parts of a cell, the row numbers, the
+        values' text) are laid out by slice assignment into one list joined once, so that no Python code
+        runs per cell; each distinct number is formatted once per block."""
         fh = ws.fh
         cols = self.columns
         for c in cols:   # the format index of each column (known once the book is being saved)
@@ -157,48 +161,113 @@ class FastRows:
         n = self.n_rows
         for start in range(0, n, CHUNK_ROWS):
             stop = min(n, start + CHUNK_ROWS)
-            rows = [str(r) for r in range(start + 2, stop + 2)]
-            texts = [self._cells(c, start, stop, rows, ws._escape_data) for c in cols]
-            out = []
-            for r, cells in zip(rows, zip(*texts)):
-                body = "".join(cells)
-                if body:
-                    out.append(f'<row r="{r}">{body}</row>')
-            fh.write("".join(out))
+            rows = np.array(list(map(str, range(start + 2, stop + 2))), dtype=object)
+            pieces, present = [], np.zeros(stop - start, dtype=bool)
+            for c in cols:
+                more, has = self._pieces(c, start, stop, rows, ws._escape_data)
+                pieces += more
+                present |= has
+            head = [_const('<row r="', present), _where(present, rows), _const('">', present)]
+            fh.write(_interleave(head + pieces + [_const("</row>", present)]))
 
     @staticmethod
-    def _cells(c: _Column, start: int, stop: int, rows: list, escape) -> list:
-        """The cells of column ``c`` in rows ``start``..``stop`` (``escape``: XlsxWriter's own XML
-        escaping of a formula, ``Worksheet._escape_data``)."""
+    def _pieces(c: _Column, start: int, stop: int, rows: np.ndarray, escape) -> tuple[list, np.ndarray]:
+        """The pieces of column ``c``'s cells in rows ``start``..``stop`` (each an array with one text per
+        row, '' where the row has no cell) and which rows have a cell. ``escape``: XlsxWriter's own XML
+        escaping of a formula, ``Worksheet._escape_data``."""
         L, S = c.letter, c.empty_fmt
+        m = stop - start
         if c.kind == "num":
-            vals = c.values[start:stop]
+            values = c.values[start:stop]
+            arr = np.asarray(values)
+            missing = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(m, dtype=bool)
+            has = ~missing
             if c.formulas is None:
-                return [f'<c r="{L}{r}"{S}><v>{v:.16G}</v></c>' if v == v else ""
-                        for r, v in zip(rows, vals)]
-            fs = c.formulas[start:stop]
-            out = []
-            for r, v, f in zip(rows, vals, fs):
-                if v != v:
-                    out.append("")
-                elif f:
-                    if f.startswith("="):
-                        f = f[1:]
-                    out.append(f'<c r="{L}{r}"{S}><f>{escape(f)}</f><v>{v}</v></c>')
-                else:
-                    out.append(f'<c r="{L}{r}"{S}><v>{v:.16G}</v></c>')
-            return out
+                return [_const(f'<c r="{L}', has), _where(has, rows), _const(f'"{S}><v>', has),
+                        _numbers(arr, _G16, has), _const("</v></c>", has)], has
+            fs = np.array(c.formulas[start:stop], dtype=object)
+            live = fs.astype(bool) & has          # a formula, with its value as the cached result
+            plain = has & ~live
+            text = np.full(m, "", dtype=object)
+            text[live] = _formula_texts(fs[live].tolist(), escape)
+            value = _numbers(arr, str, live)
+            value[plain] = _numbers(arr, _G16, plain)[plain]
+            middle = np.where(live, f'"{S}><f>', np.where(plain, f'"{S}><v>', "")).astype(object)
+            return [_const(f'<c r="{L}', has), _where(has, rows), middle, text, _const("</f><v>", live), value,
+                    _const("</v></c>", has)], has
         if c.kind == "bool":
-            return ["" if is_missing(v) else f'<c r="{L}{r}"{S} t="b"><v>{1 if v else 0}</v></c>'
-                    for r, v in zip(rows, c.values[start:stop])]
-        u = c.uniques
-        codes = c.codes[start:stop].tolist()
+            vals = c.values[start:stop]
+            has = np.array([not is_missing(v) for v in vals], dtype=bool)
+            bits = np.array(["1" if v else "0" for v in vals], dtype=object)
+            return [_const(f'<c r="{L}', has), _where(has, rows), _const(f'"{S} t="b"><v>', has),
+                    _where(has, bits), _const("</v></c>", has)], has
+        codes = c.codes[start:stop]
         if c.kind == "str":
-            return [f'<c r="{L}{r}"{S} t="s"><v>{u[k]}</v></c>' if k >= 0 else ""
-                    for r, k in zip(rows, codes)]
-        # dates
-        return [f'<c r="{L}{r}"{S}><v>{u[k]:.16G}</v></c>' if k >= 0 and u[k] is not None else ""
-                for r, k in zip(rows, codes)]
+            u = np.array([x if x is not None else "" for x in c.uniques] + [""], dtype=object)
+            ok = np.array([x is not None for x in c.uniques] + [False], dtype=bool)
+            has = ok[codes]                          # code -1 (missing) -> the last entry
+            return [_const(f'<c r="{L}', has), _where(has, rows), _const(f'"{S} t="s"><v>', has), u[codes],
+                    _const("</v></c>", has)], has
+        # dates: their serial numbers
+        u = np.array([_G16(x) if x is not None else "" for x in c.uniques] + [""], dtype=object)
+        ok = np.array([x is not None for x in c.uniques] + [False], dtype=bool)
+        has = ok[codes]
+        return [_const(f'<c r="{L}', has), _where(has, rows), _const(f'"{S}><v>', has), u[codes],
+                _const("</v></c>", has)], has
+
+
+def _G16(v) -> str:
+    """A number as XlsxWriter writes a cell's value."""
+    return f"{v:.16G}"
+
+
+def _const(text: str, mask: np.ndarray) -> np.ndarray:
+    """``text`` where ``mask``, else ''."""
+    out = np.full(len(mask), text, dtype=object)
+    out[~mask] = ""
+    return out
+
+
+def _where(mask: np.ndarray, texts: np.ndarray) -> np.ndarray:
+    return texts if mask.all() else np.where(mask, texts, "").astype(object)
+
+
+def _numbers(arr: np.ndarray, fmt, mask: np.ndarray) -> np.ndarray:
+    """``fmt(value)`` where ``mask`` ('' elsewhere), each distinct value formatted once (from the Python
+    value, as the per-cell writer formats it; -0.0 apart from 0.0)."""
+    out = np.full(len(arr), "", dtype=object)
+    if not mask.any():
+        return out
+    sub = arr[mask]
+    codes, uniq = pd.factorize(sub)
+    texts = np.array([fmt(u) for u in uniq.tolist()], dtype=object)[codes]
+    if sub.dtype.kind == "f":
+        zero = sub == 0
+        if zero.any():
+            texts[zero & np.signbit(sub)] = fmt(-0.0)
+            texts[zero & ~np.signbit(sub)] = fmt(0.0)
+    out[mask] = texts
+    return out
+
+
+def _formula_texts(formulas: list, escape) -> list:
+    """Each formula less its leading '=', XML-escaped: all at once, joined by NUL (which no formula in
+    an XML file can hold), as XlsxWriter's per-cell writer does one by one."""
+    joined = "\x00".join(formulas)
+    if joined.count("\x00") != len(formulas) - 1:
+        return [escape(f[1:] if f.startswith("=") else f) for f in formulas]
+    if joined.startswith("="):
+        joined = joined[1:]
+    return escape(joined.replace("\x00=", "\x00")).split("\x00")
+
+
+def _interleave(columns: list) -> str:
+    """The texts of every row in turn: row 1's piece of each array, then row 2's, ... as one string."""
+    k = len(columns)
+    out = [""] * (k * len(columns[0]))
+    for j, col in enumerate(columns):
+        out[j::k] = col.tolist() if isinstance(col, np.ndarray) else col
+    return "".join(out)
 
 
 def fast_sheet(frame: pd.DataFrame, spec, styles, offset: int):

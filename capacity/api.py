@@ -257,3 +257,70 @@ def replan(
     progress(f"writing {output}")
     safety.atomic_write(output, write)
     return ReplanResult(exit_code=0, output=output, roll=roll, warnings=warnings)
+
+
+@dataclass
+class BacktestResult:
+    exit_code: int
+    output: Path | None
+    run: object = None           # capacity.analysis.backtest.BacktestRun: the three policies, steps, evaluations
+    warnings: list[Issue] = field(default_factory=list)
+    message: str = ""
+
+
+def backtest(
+    input_path: str | Path,
+    realised: str,
+    *,
+    every: int = 1,
+    exclude_realised: bool = False,
+    forecast_sd: float | None = None,
+    workers: int | None = None,
+    output: str | Path | None = None,
+    forecast: tuple | None = None,
+    progress: Progress = _quiet,
+    command_line: str | None = None,
+) -> BacktestResult:
+    """Play the planning loop through the realised demand of scenario ``realised`` (v2.md section 3):
+    the rolling policy (re-plan every ``every`` weeks), the one-shot plan and hindsight, each priced under
+    the realised demand, written to the backtest workbook (default ``outputs/<stem>-backtest.xlsx``).
+
+    Bad input or options raise InputError (nothing written); a step without a plan, or one failing its own
+    checks, gives the exit code of ``plan`` and nothing written. ``forecast`` (tests): the forecast's
+    scenarios instead of the input's."""
+    from capacity.analysis import backtest as bt
+    from capacity.analysis.backtest.workbook import write_workbook
+    from capacity.io import safety
+
+    started = dt.datetime.now().astimezone()
+    input_path = Path(input_path)
+    sd = bt.DEFAULT_SD if forecast_sd is None else forecast_sd
+    out = Path(output) if output is not None else default_output(input_path, "backtest")
+    progress(f"reading {input_path}")
+    raw, inputs, warnings = _read_only(input_path)
+    bt.check_options(inputs, realised, every, exclude_realised, sd, workers)
+    if out == default_output(input_path, "backtest"):
+        safety.make_output_folder(out.parent)
+    safety.check_output_path(out, [input_path])
+    try:
+        run = bt.run_backtest(inputs, realised, every=every, exclude_realised=exclude_realised, sd=sd,
+                              workers=workers, forecast=forecast, progress=progress)
+    except bt.BacktestFailure as exc:
+        return BacktestResult(exit_code=exc.exit_code, output=None, warnings=warnings, message=exc.message)
+    progress(f"writing {out}")
+    with paused_gc():
+        safety.atomic_write(out, lambda tmp: write_workbook(tmp, run, inputs, started, command_line))
+    return BacktestResult(exit_code=0, output=out, run=run, warnings=warnings)
+
+
+def _read_only(input_path: Path):
+    """Read and validate an input workbook (InputError when it is not valid)."""
+    from capacity.io.errors import InputError
+    from capacity.io.reader import read_workbook
+    from capacity.io.validate import validate_raw
+
+    raw = read_workbook(input_path)
+    inputs, warnings = validate_raw(raw)
+    if inputs is None:
+        raise InputError(warnings)
+    return raw, inputs, warnings

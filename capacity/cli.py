@@ -272,6 +272,60 @@ def _replan_text(res) -> str:
 
 
 @main.command()
+@click.argument("workbook", type=click.Path(path_type=Path))
+@click.option("--realised", required=True, metavar="W", help="The scenario of WORKBOOK taken as what happened.")
+@click.option("--every", "every", type=int, default=1, show_default=True, metavar="K",
+              help="Re-plan every K weeks (K greater than the horizon: the one-shot plan).")
+@click.option("--exclude-realised", is_flag=True, help="Leave W out of the forecasts (the planner did not know it).")
+@click.option("--forecast-sd", type=float, metavar="S",
+              help="Spread of the forecast re-weighting: the standard deviation of ln(1 + cases) (default 0.3).")
+@click.option("--workers", type=int, metavar="N", help="Parallel solves (default: one per core).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Backtest workbook (default outputs/<input stem>-backtest.xlsx).")
+@click.pass_context
+def backtest(ctx, workbook: Path, realised, every, exclude_realised, forecast_sd, workers, output):
+    """Play the planning loop through the realised demand of scenario W: re-plan every K weeks, carry out each
+    plan's decisions, and compare the realised cost with the one-shot plan and with hindsight."""
+    import time
+
+    from capacity import api
+
+    start = time.perf_counter()
+    res = api.backtest(workbook, realised, every=every, exclude_realised=exclude_realised, forecast_sd=forecast_sd,
+                       workers=workers, output=output, progress=_progress(start),
+                       command_line=" ".join(["capacity"] + sys.argv[1:]))
+    for issue in res.warnings:
+        click.echo(str(issue), err=True)
+    if res.run is not None:
+        click.echo(_backtest_text(res.run))
+    if res.message:
+        click.echo(res.message, err=True)
+    click.echo(f"wrote {one_line(res.output)} ({time.perf_counter() - start:.1f}s)" if res.output
+               else "nothing written.", err=True)
+    ctx.exit(res.exit_code)
+
+
+def _backtest_text(run) -> str:
+    """The three-way comparison, one line per policy."""
+    from capacity.analysis.backtest.workbook import NAMES, ORDER
+
+    cur = next(iter(run.runs.values())).evaluation.inputs.settings.currency
+    hind = run.runs["hindsight"].evaluation.costs["total"]
+    lines = [f"realised scenario {run.realised}; forecast {', '.join(run.forecast)}; re-plan every {run.every} "
+             f"week{'s' if run.every != 1 else ''}",
+             f"{'policy':<16}{'plans':>6}{'cash cost':>20}{'lost value':>18}{'total':>20}{'vs hindsight':>18}"
+             f"{'completion':>12}"]
+    for n in ORDER:
+        r = run.runs[n]
+        e = r.evaluation.costs
+        lines.append(f"{NAMES[n]:<16}{len(r.steps):>6}{cur + ' ' + format(e['cash'], ',.0f'):>20}"
+                     f"{format(e['lost_value'], ',.0f'):>18}{cur + ' ' + format(e['total'], ',.0f'):>20}"
+                     f"{format(e['total'] - hind, '+,.0f'):>18}{e['completion_share']:>12.1%}"
+                     + ("" if r.evaluation.targets_met else "  (completion targets NOT met)"))
+    return "\n".join(lines)
+
+
+@main.command()
 @click.argument("output", type=click.Path(path_type=Path))
 @click.option("--input", "input_path", type=click.Path(path_type=Path),
               help="The input workbook (default: the file named in the run sheet, beside OUTPUT or in inputs/).")

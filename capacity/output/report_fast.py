@@ -149,87 +149,93 @@ class FastRows:
     def write(self, ws) -> None:
         """Write rows 2..n+1 into ``ws``'s XML file handle (called inside <sheetData>).
 
-        A block of rows is one string: its pieces (the constant parts of a cell, the row numbers, the
-        values' text) are laid out by slice assignment into one list joined once, so that no Python code
-        runs per cell; each distinct number is formatted once per block."""
+        Rows are written in blocks; the rows of a block whose cells have the same shape (which columns
+        have a cell, which of them a formula) are one row template, filled by ``%``-formatting from the
+        columns' arrays (``map`` over ``zip``: no Python code runs per cell); each distinct number of a
+        block is formatted once."""
         fh = ws.fh
         cols = self.columns
         for c in cols:   # the format index of each column (known once the book is being saved)
             c.empty_fmt = "" if c.fmt is None else f' s="{c.fmt._get_xf_index()}"'
             if c.kind == "date":   # Excel serial numbers, by XlsxWriter's own conversion
                 c.uniques = [None if v is None else ws._convert_date_time(v) for v in c.uniques]
+        shapes = [_Shape(c) for c in cols]
         n = self.n_rows
         for start in range(0, n, CHUNK_ROWS):
             stop = min(n, start + CHUNK_ROWS)
             rows = np.array(list(map(str, range(start + 2, stop + 2))), dtype=object)
-            pieces, present = [], np.zeros(stop - start, dtype=bool)
-            for c in cols:
-                more, has = self._pieces(c, start, stop, rows, ws._escape_data)
-                pieces += more
-                present |= has
-            head = [_const('<row r="', present), _where(present, rows), _const('">', present)]
-            fh.write(_interleave(head + pieces + [_const("</row>", present)]))
+            states, args = zip(*(sh.block(start, stop, ws._escape_data) for sh in shapes)) if cols else ((), ())
+            states = np.array(states, dtype=np.int8).reshape(len(cols), stop - start)
+            kinds, which = _row_kinds(states)
+            out = np.full(stop - start, "", dtype=object)
+            for k, kind in enumerate(kinds):
+                if not kind.any():
+                    continue   # a row with no cell is not written
+                template = '<row r="%s">' + "".join(sh.templates[x] for sh, x in zip(shapes, kind) if x) + "</row>"
+                seq = [rows]
+                for a, x in zip(args, kind):
+                    if x:
+                        seq += [rows] + a[x]
+                idx = None if len(kinds) == 1 else np.flatnonzero(which == k)
+                lists = [v.tolist() if idx is None else v[idx].tolist() for v in seq]
+                texts = list(map(template.__mod__, zip(*lists)))
+                if idx is None:
+                    out = texts
+                else:
+                    out[idx] = texts
+            fh.write("".join(out if isinstance(out, list) else out.tolist()))
 
-    @staticmethod
-    def _pieces(c: _Column, start: int, stop: int, rows: np.ndarray, escape) -> tuple[list, np.ndarray]:
-        """The pieces of column ``c``'s cells in rows ``start``..``stop`` (each an array with one text per
-        row, '' where the row has no cell) and which rows have a cell. ``escape``: XlsxWriter's own XML
-        escaping of a formula, ``Worksheet._escape_data``."""
-        L, S = c.letter, c.empty_fmt
-        m = stop - start
+
+class _Shape:
+    """A column's cell templates (by state: 1 a value, 2 a live formula with its cached value) and, per block
+    of rows, each row's state (0: no cell) and the arrays that fill the templates."""
+
+    def __init__(self, c: _Column):
+        self.c = c
+        L, S = c.letter, c.empty_fmt.replace("%", "%%")
+        head = f'<c r="{L}%s"{S}'
         if c.kind == "num":
-            values = c.values[start:stop]
-            arr = np.asarray(values)
-            missing = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(m, dtype=bool)
-            has = ~missing
+            self.values = np.asarray(c.values)
+            self.templates = {1: head + "><v>%s</v></c>", 2: head + "><f>%s</f><v>%s</v></c>"}
+        elif c.kind == "bool":
+            self.templates = {1: head + ' t="b"><v>%s</v></c>'}
+        elif c.kind == "str":
+            self.templates = {1: head + ' t="s"><v>%s</v></c>'}
+            self.texts = np.array([x if x is not None else "" for x in c.uniques] + [""], dtype=object)
+            self.ok = np.array([x is not None for x in c.uniques] + [False], dtype=bool)   # code -1: the last
+        else:   # dates: their serial numbers
+            self.templates = {1: head + "><v>%s</v></c>"}
+            self.texts = np.array([_G16(x) if x is not None else "" for x in c.uniques] + [""], dtype=object)
+            self.ok = np.array([x is not None for x in c.uniques] + [False], dtype=bool)
+
+    def block(self, start: int, stop: int, escape) -> tuple[np.ndarray, dict]:
+        """(state per row, {state: arrays of the template's fields after the row number}) for rows
+        ``start``..``stop``; ``escape``: XlsxWriter's own XML escaping of a formula."""
+        c = self.c
+        if c.kind == "num":
+            values = self.values[start:stop]
+            has = ~np.isnan(values) if values.dtype.kind == "f" else np.ones(len(values), dtype=bool)
+            state = has.astype(np.int8)
             if c.formulas is None:
-                return [_const(f'<c r="{L}', has), _where(has, rows), _const(f'"{S}><v>', has),
-                        _numbers(arr, _G16, has), _const("</v></c>", has)], has
+                return state, {1: [_numbers(values, _G16, has)]}
             fs = np.array(c.formulas[start:stop], dtype=object)
-            live = fs.astype(bool) & has          # a formula, with its value as the cached result
+            live = fs.astype(bool) & has     # a formula, with the value as its cached result
             plain = has & ~live
-            text = np.full(m, "", dtype=object)
+            state[live] = 2
+            text = np.full(len(values), "", dtype=object)
             text[live] = _formula_texts(fs[live].tolist(), escape)
-            value = _numbers(arr, str, live)
-            value[plain] = _numbers(arr, _G16, plain)[plain]
-            middle = np.where(live, f'"{S}><f>', np.where(plain, f'"{S}><v>', "")).astype(object)
-            return [_const(f'<c r="{L}', has), _where(has, rows), middle, text, _const("</f><v>", live), value,
-                    _const("</v></c>", has)], has
+            return state, {1: [_numbers(values, _G16, plain)], 2: [text, _numbers(values, str, live)]}
         if c.kind == "bool":
             vals = c.values[start:stop]
-            has = np.array([not is_missing(v) for v in vals], dtype=bool)
-            bits = np.array(["1" if v else "0" for v in vals], dtype=object)
-            return [_const(f'<c r="{L}', has), _where(has, rows), _const(f'"{S} t="b"><v>', has),
-                    _where(has, bits), _const("</v></c>", has)], has
+            state = np.array([not is_missing(v) for v in vals], dtype=np.int8)
+            return state, {1: [np.array(["1" if v else "0" for v in vals], dtype=object)]}
         codes = c.codes[start:stop]
-        if c.kind == "str":
-            u = np.array([x if x is not None else "" for x in c.uniques] + [""], dtype=object)
-            ok = np.array([x is not None for x in c.uniques] + [False], dtype=bool)
-            has = ok[codes]                          # code -1 (missing) -> the last entry
-            return [_const(f'<c r="{L}', has), _where(has, rows), _const(f'"{S} t="s"><v>', has), u[codes],
-                    _const("</v></c>", has)], has
-        # dates: their serial numbers
-        u = np.array([_G16(x) if x is not None else "" for x in c.uniques] + [""], dtype=object)
-        ok = np.array([x is not None for x in c.uniques] + [False], dtype=bool)
-        has = ok[codes]
-        return [_const(f'<c r="{L}', has), _where(has, rows), _const(f'"{S}><v>', has), u[codes],
-                _const("</v></c>", has)], has
+        return self.ok[codes].astype(np.int8), {1: [self.texts[codes]]}
 
 
 def _G16(v) -> str:
-    """A number as XlsxWriter writes a cell's value."""
+    """A number as XlsxWriter writes a cell's value (``str``: as it writes a formula's cached value)."""
     return f"{v:.16G}"
-
-
-def _const(text: str, mask: np.ndarray) -> np.ndarray:
-    """``text`` where ``mask``, else ''."""
-    out = np.full(len(mask), text, dtype=object)
-    out[~mask] = ""
-    return out
-
-
-def _where(mask: np.ndarray, texts: np.ndarray) -> np.ndarray:
-    return texts if mask.all() else np.where(mask, texts, "").astype(object)
 
 
 def _numbers(arr: np.ndarray, fmt, mask: np.ndarray) -> np.ndarray:
@@ -244,10 +250,20 @@ def _numbers(arr: np.ndarray, fmt, mask: np.ndarray) -> np.ndarray:
     if sub.dtype.kind == "f":
         zero = sub == 0
         if zero.any():
-            texts[zero & np.signbit(sub)] = fmt(-0.0)
-            texts[zero & ~np.signbit(sub)] = fmt(0.0)
+            negative = np.signbit(sub)
+            texts[zero & negative] = fmt(-0.0)
+            texts[zero & ~negative] = fmt(0.0)
     out[mask] = texts
     return out
+
+
+def _row_kinds(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct columns of ``states`` (columns x rows, values 0..2) and each row's index among them."""
+    code = np.zeros(states.shape[1], dtype=np.int64)
+    for j in range(states.shape[0]):
+        code, _ = pd.factorize(code * 3 + states[j])
+    first = np.unique(code, return_index=True)[1]
+    return states[:, first].T, code
 
 
 def _formula_texts(formulas: list, escape) -> list:
@@ -259,15 +275,6 @@ def _formula_texts(formulas: list, escape) -> list:
     if joined.startswith("="):
         joined = joined[1:]
     return escape(joined.replace("\x00=", "\x00")).split("\x00")
-
-
-def _interleave(columns: list) -> str:
-    """The texts of every row in turn: row 1's piece of each array, then row 2's, ... as one string."""
-    k = len(columns)
-    out = [""] * (k * len(columns[0]))
-    for j, col in enumerate(columns):
-        out[j::k] = col.tolist() if isinstance(col, np.ndarray) else col
-    return "".join(out)
 
 
 def fast_sheet(frame: pd.DataFrame, spec, styles, offset: int):
@@ -302,7 +309,8 @@ def all_plain(formulas) -> bool:
     if joined.startswith("{") or "\n{" in joined or "_xlfn." in joined:
         return False
     before = joined.split("(")[:-1]   # every name ends in a capital letter
-    return all(is_plain_formula(tail + "(") for tail in {b[-_NAME_TAIL:] for b in before if b[-1:].isupper()})
+    tails = {b[-_NAME_TAIL:] for b in before if b[-1:].isupper()}
+    return all(is_plain_formula(tail + "(") for tail in {t.rpartition("\n")[2] for t in tails})   # its own formula's
 
 
 def worksheet_class(base):

@@ -393,9 +393,11 @@ def _write_table(ws, frame: pd.DataFrame, formats: dict[str, str], row_formats: 
     names = [str(c) for c in frame.columns]
     for j in range(n_cols):
         series = frame.iloc[:, j]
-        writer, fmt_name = column_writer(ws, series, j, formats.get(names[j]), styles)
         if cells:
+            writer, fmt_name = column_writer(ws, series, j, formats.get(names[j]), styles)
             writer(1)
+        else:   # the format name column_writer would use, without preparing a writer
+            fmt_name = formats.get(names[j]) or ("date" if series.dtype.kind == "M" else None)
         ws.set_column(j, j, column_width(series, headers[j], fmt_name))
     if row_formats and n_cols >= 2:
         # Key/value rows: the key column picks the format of the other cells.

@@ -294,7 +294,8 @@ def column_width(series: pd.Series, header: str, fmt_name: str | None) -> float:
             n = max(n, 5)
         else:
             sample = series if len(series) <= 200_000 else series.iloc[:: max(1, len(series) // 200_000)]
-            lengths = sample.dropna().map(lambda v: len(as_text(v)) if not isinstance(v, str) else len(v))
+            distinct = pd.Series(pd.unique(sample.dropna().to_numpy(dtype=object)), dtype=object)   # each once
+            lengths = distinct.map(lambda v: len(as_text(v)) if not isinstance(v, str) else len(v))
             if len(lengths):
                 n = max(n, int(lengths.max()) + 1)
     return float(min(max(n + 2, 8), 60))

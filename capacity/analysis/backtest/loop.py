@@ -3,7 +3,8 @@
 A *policy* is (forecast scenarios, re-plan interval K). For T = 1, 1+K, ...:
 
 1. the forecast at T (:func:`forecast_inputs`): the chosen scenarios of the input, each
-   re-weighted by how well it matched the realised cases of weeks < T (:func:`forecast_weights`),
+   re-weighted by how well it matched the realised cases of weeks < T (:func:`forecast_weights`; a
+   weight below :data:`MIN_WEIGHT` leaves its scenario out, :func:`kept`),
    their cases of weeks < T replaced by the realised ones, revealing their scenario
    ``reveal_week - 1`` weeks after T (capped to the horizon); ``plan_from_week = T`` and the
    history implemented so far;
@@ -134,6 +135,18 @@ def forecast_weights(inputs: Inputs, realised: str, week: int, scenarios, sd: fl
     return pd.Series(post / post.sum(), index=pd.Index(scenarios, name="scenario"), name="probability")
 
 
+#: a forecast scenario whose weight falls below this is left out of the step's plan (the others re-normalised):
+#: its share of the expected cost is below a millionth, and a weight of 1e-30 would leave the LP's costs of
+#: that scenario below the solver's tolerances (its branch's decisions arbitrary)
+MIN_WEIGHT = 1e-6
+
+
+def kept(weights: pd.Series) -> pd.Series:
+    """The weights the step plans with: those >= MIN_WEIGHT, re-normalised (the largest is always kept)."""
+    keep = weights[weights.to_numpy() >= MIN_WEIGHT]
+    return keep / keep.sum()
+
+
 def most_probable(weights: pd.Series) -> str:
     """The forecast's most probable scenario, the first of equals (in the input's order)."""
     return str(weights.index[int(np.argmax(weights.to_numpy()))])
@@ -234,15 +247,16 @@ def run_policy(inputs: Inputs, realised: str, policy: Policy, sd: float, *, thre
     for n, T in enumerate(starts, start=1):
         t0 = time.perf_counter()
         weights = forecast_weights(inputs, realised, T, policy.forecast, sd)
-        branch = most_probable(weights)
-        step_in = forecast_inputs(inputs, realised, T, weights, history)
+        used = kept(weights)
+        branch = most_probable(used)
+        step_in = forecast_inputs(inputs, realised, T, used, history)
         _, result, tables = solve_plan(step_in, threads, f"{policy.name} policy, plan from week {T}")
         last = min(T + K - 1, weeks)
         history = taken_by(step_in, tables.plan, last + 1, branch)
         summary = dict(zip(tables.summary["key"], tables.summary["value"]))
         step = Step(policy=policy.name, step=n, week=T, implemented_to=last,
                     reveal_week=int(step_in.settings.reveal_week),
-                    probabilities={str(w): float(p) for w, p in weights.items()}, branch=branch,
+                    probabilities={str(w): float(used.get(w, 0.0)) for w in weights.index}, branch=branch,
                     status=result.status, objective=float(result.objective), sunk=float(summary.get("sunk_cost", 0.0)),
                     gap=result.gap, seconds=time.perf_counter() - t0)
         run.steps.append(step)

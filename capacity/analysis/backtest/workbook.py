@@ -199,7 +199,9 @@ def read_me_first(bt: BacktestRun, inputs, comp: pd.DataFrame) -> B.BlockSheet:
         B.bullet("Forecast weights (assumption, v2.md section 3): pi_w(T) is proportional to pi_w x exp(-0.5 x "
                  "sum over regions and weeks before T of (ln(1 + realised cases) - ln(1 + cases of w))^2 / S^2), "
                  f"with S = {bt.sd:g}; the scenarios' cases of the weeks before T are replaced by the realised "
-                 "ones, and each forecast reveals its scenario reveal_week - 1 weeks after T (at most the last week)."),
+                 "ones, and each forecast reveals its scenario reveal_week - 1 weeks after T (at most the last week). "
+                 "A scenario whose weight falls below one in a million is left out of that plan (assumption: its "
+                 "share of the expected cost is negligible, and smaller weights are below the solver's tolerances)."),
         B.bullet("Implemented decisions: a decision for week t with a lead time or notice of l weeks is taken in "
                  "week t - l; every decision taken in the weeks a plan is kept is copied from its branch of the "
                  "forecast's most probable scenario (before the reveal every branch agrees). As in capacity "

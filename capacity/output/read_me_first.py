@@ -27,6 +27,7 @@ import pandas as pd
 
 from capacity.analysis.diagnose.text import names, pct, week_ranges
 from capacity.io.inputs import Inputs
+from capacity.model.history import plan_from
 from capacity.model.recheck import is_contract, scenarios
 from capacity.output.bottlenecks import bottlenecks
 from capacity.output.glossary import EXPECTED_MEANING, SHADOW_MEANING, glossary_lines
@@ -228,12 +229,17 @@ def _this_week_section(inputs: Inputs, people: pd.DataFrame) -> list:
     reveal = inputs.settings.reveal_week
     scen = list(inputs.scenarios.index)
     ch = changes(people)
-    firm = ("the same in every scenario (decided before the scenario is known)" if reveal > 1 else
-            "the scenario is known from week 1, so where they differ each scenario's figure is given")
-    out = [heading("2. What to decide this week (week 1)"),
+    T = plan_from(inputs)
+    firm = (f"the same in every scenario (decided before the scenario is known)" if reveal > T else
+            f"the scenario is known from week {T}, so where they differ each scenario's figure is given")
+    out = [heading(f"2. What to decide this week (week {T})"),
            text(f"A start in week t with lead time l is decided in week t - l; these are this week's decisions, "
                 f"{firm}. {ROUNDING_RULE}")]
-    now, later = ch[ch["decided"] == 1], ch[(ch["decided"] > 1) & (ch["decided"] < reveal)]
+    if T > 1:
+        out.append(text(f"The plan starts from week {T} (settings plan_from_week): weeks 1 to {T - 1}, and the "
+                        f"later changes already decided before week {T}, are the input's sheet history (phase "
+                        f"'history' in the tables); they are facts, not decisions, and are not listed here."))
+    now, later = ch[ch["decided"] == T], ch[(ch["decided"] > T) & (ch["decided"] < reveal)]
     for region in list(inputs.regions.index) + [""]:
         mine_now, mine_later = now[now["region"] == region], later[later["region"] == region]
         if region == "" and mine_now.empty and mine_later.empty:

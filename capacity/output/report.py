@@ -194,7 +194,7 @@ def write_report(
         fast = fast_sheet(plan.frame, plan.spec, styles, (plan.part - 1) * (MAX_ROWS - 1))
         _write_table(ws, plan.frame, plan.spec.formats, plan.spec.row_formats, styles,
                      tables.new(plan.name), plan.note, as_table=not plan.spec.filter, cells=fast is None)
-        _sheet_extras(ws, plan)
+        _sheet_extras(ws, plan, hide_rows=fast is None)
         if fast is None:
             _write_formulas(ws, plan, styles)
         else:
@@ -482,18 +482,20 @@ def _write_grid(ws, grid: GridSheet, styles: Styles) -> None:
         ws.write_comment(0, 0, grid.note[:MAX_CELL_CHARS], {"x_scale": 3, "y_scale": 1.5})
 
 
-def _sheet_extras(ws, plan: _SheetPlan) -> None:
-    """Frozen id columns, a preset filter and header comments (SheetSpec options)."""
+def _sheet_extras(ws, plan: _SheetPlan, hide_rows: bool = True) -> None:
+    """Frozen id columns, a preset filter and header comments (SheetSpec options). ``hide_rows=False``: the
+    rows the filter hides are hidden by the array writer (report_fast.filtered_out), not here."""
     spec, frame = plan.spec, plan.frame
     names = [str(c) for c in frame.columns]
     if spec.freeze_cols:
         ws.freeze_panes(1, min(spec.freeze_cols, len(names)))
     _print_setup(ws, len(names), spec.freeze_cols)
     for col, value in spec.filter.items():
-        j = names.index(col)
-        ws.filter_column(j, f"x == {value}")
-        values = frame.iloc[:, j].astype(str).to_numpy()
-        for i in (values != str(value)).nonzero()[0]:
+        ws.filter_column(names.index(col), f"x == {value}")
+    if hide_rows and spec.filter:
+        from capacity.output.report_fast import filtered_out
+
+        for i in filtered_out(frame, spec.filter).nonzero()[0]:
             ws.set_row(int(i) + 1, options={"hidden": True})
     for col, note in spec.header_notes.items():
         if col in names and not (names.index(col) == 0 and plan.note):

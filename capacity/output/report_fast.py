@@ -125,9 +125,10 @@ def _text_column(j, series, fmt, text: bool, date_fmt):
 class FastRows:
     """The data rows of one sheet, written into its XML when the workbook is saved."""
 
-    def __init__(self, columns, n_rows: int):
+    def __init__(self, columns, n_rows: int, hidden: np.ndarray | None = None):
         self.columns = columns
         self.n_rows = n_rows
+        self.hidden = np.zeros(n_rows, dtype=bool) if hidden is None else hidden   # rows a filter hides
 
     def register(self, ws) -> None:
         """Put the distinct strings in the workbook's shared string table (before it is saved:
@@ -165,13 +166,14 @@ class FastRows:
             stop = min(n, start + CHUNK_ROWS)
             rows = np.array(list(map(str, range(start + 2, stop + 2))), dtype=object)
             states, args = zip(*(sh.block(start, stop, ws._escape_data) for sh in shapes)) if cols else ((), ())
-            states = np.array(states, dtype=np.int8).reshape(len(cols), stop - start)
+            states = np.array(states + (self.hidden[start:stop],), dtype=np.int8).reshape(len(cols) + 1, stop - start)
             kinds, which = _row_kinds(states)
             out = np.full(stop - start, "", dtype=object)
             for k, kind in enumerate(kinds):
-                if not kind.any():
+                if not kind[:-1].any():
                     continue   # a row with no cell is not written
-                template = '<row r="%s">' + "".join(sh.templates[x] for sh, x in zip(shapes, kind) if x) + "</row>"
+                row = '<row r="%s" hidden="1">' if kind[-1] else '<row r="%s">'   # as XlsxWriter, less spans
+                template = row + "".join(sh.templates[x] for sh, x in zip(shapes, kind) if x) + "</row>"
                 seq = [rows]
                 for a, x in zip(args, kind):
                     if x:
@@ -278,9 +280,10 @@ def _formula_texts(formulas: list, escape) -> list:
 
 
 def fast_sheet(frame: pd.DataFrame, spec, styles, offset: int):
-    """A :class:`FastRows` for this sheet part, or None (the per-cell writer)."""
+    """A :class:`FastRows` for this sheet part, or None (the per-cell writer). A preset filter's hidden
+    rows are hidden rows of the XML (report._sheet_extras sets the filter itself)."""
     n_rows, n_cols = frame.shape
-    if n_rows * n_cols < FAST_MIN_CELLS or spec.row_formats or spec.filter:
+    if n_rows * n_cols < FAST_MIN_CELLS or spec.row_formats:
         return None
     cols = plan_columns(frame, spec.formats, styles, spec.formulas, offset)
     if cols is None:
@@ -288,7 +291,16 @@ def fast_sheet(frame: pd.DataFrame, spec, styles, offset: int):
     for c in cols:  # a formula XlsxWriter would rewrite (braces, _xlfn.) keeps the per-cell writer
         if c.formulas is not None and not all_plain(c.formulas):
             return None
-    return FastRows(cols, n_rows)
+    return FastRows(cols, n_rows, filtered_out(frame, spec.filter))
+
+
+def filtered_out(frame: pd.DataFrame, filters: dict) -> np.ndarray:
+    """The rows a preset filter ({column: value}) hides: those whose text is not the value, in any column."""
+    names = [str(c) for c in frame.columns]
+    hidden = np.zeros(len(frame), dtype=bool)
+    for col, value in filters.items():
+        hidden |= frame.iloc[:, names.index(col)].astype(str).to_numpy() != str(value)
+    return hidden
 
 
 #: a dynamic-array function's name and the character before it (``\b`` or ``\S``) fit in this many characters

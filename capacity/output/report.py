@@ -325,22 +325,66 @@ def _check_charts(charts: list[ChartSpec], first_part: dict[str, str]) -> None:
 # ---------------------------------------------------------------------- writing
 def _workbook_class():
     """XlsxWriter's workbook, deflating its members at :data:`ZIP_LEVEL` (XlsxWriter itself has no option
-    for it: its zip file is made with zlib's default level while the workbook is saved)."""
-    import functools
+    for it: its zip file is made with zlib's default level while the workbook is saved), and each tidy
+    sheet's XML in a second thread as soon as that sheet is written, while the next sheets are (zlib works
+    without Python's lock): the zip file then takes the deflated bytes as they are."""
+    import concurrent.futures
+    import zipfile
 
     import xlsxwriter
     import xlsxwriter.workbook as xw
 
     class _Workbook(xlsxwriter.Workbook):
         def _store_workbook(self):
+            deflated: dict = {}
+            pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+
+            def submit(path):
+                deflated[path] = pool.submit(_deflate, path, ZIP_LEVEL)
+
+            class _Zip(zipfile.ZipFile):
+                def __init__(self, *args, **kwargs):
+                    super().__init__(*args, compresslevel=ZIP_LEVEL, **kwargs)
+
+                def write(self, filename, arcname=None, *args, **kwargs):
+                    if filename not in deflated:
+                        return super().write(filename, arcname, *args, **kwargs)
+                    from capacity.output.provenance import append_raw
+
+                    crc, size, data = deflated.pop(filename).result()
+                    info = zipfile.ZipInfo.from_file(filename, arcname, strict_timestamps=self._strict_timestamps)
+                    info.compress_type, info.CRC, info.file_size, info.compress_size = \
+                        zipfile.ZIP_DEFLATED, crc, size, len(data)
+                    if not info.external_attr:
+                        info.external_attr = 0o600 << 16
+                    append_raw(self, info, data)
+
+            for ws in self.worksheets():
+                ws.deflate_later = submit
             zip_file = xw.ZipFile
-            xw.ZipFile = functools.partial(zip_file, compresslevel=ZIP_LEVEL)
+            xw.ZipFile = _Zip
             try:
                 super()._store_workbook()
             finally:
                 xw.ZipFile = zip_file
+                pool.shutdown(wait=True, cancel_futures=True)
 
     return _Workbook
+
+
+def _deflate(path: str, level: int) -> tuple[int, int, bytes]:
+    """(CRC-32, size, raw deflate stream) of the file at ``path``, as ZipFile.write would store it."""
+    import zlib
+
+    crc, size, out = 0, 0, []
+    z = zlib.compressobj(level, zlib.DEFLATED, -15)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+            out.append(z.compress(chunk))
+    out.append(z.flush())
+    return crc, size, b"".join(out)
 
 
 def _worksheet_class():
@@ -353,6 +397,18 @@ def _worksheet_class():
     from xlsxwriter.worksheet import Worksheet
 
     class _Worksheet(Worksheet):
+        deflate_later = None   # set by the workbook being saved: deflate this file now, in a second thread
+        _xml_path = None
+
+        def _set_xml_writer(self, filename):
+            self._xml_path = filename if isinstance(filename, str) else None
+            super()._set_xml_writer(filename)
+
+        def _assemble_xml_file(self):
+            super()._assemble_xml_file()
+            if self.deflate_later is not None and self._xml_path is not None:
+                self.deflate_later(self._xml_path)
+
         def _prepare_formula(self, formula, expand_future_functions=False):
             if not self.use_future_functions and not expand_future_functions and is_plain_formula(formula):
                 if formula.startswith("{"):

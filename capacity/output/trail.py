@@ -38,6 +38,7 @@ equals its cached value).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -175,11 +176,11 @@ class Layout:
 
 
 def _join(*parts) -> np.ndarray:
-    """Element-wise concatenation of string arrays / scalars into formula text."""
-    out = np.array([""], dtype=object)
-    for p in parts:
-        out = out + (np.asarray(p, dtype=object) if not isinstance(p, str) else p)
-    return out
+    """Element-wise concatenation of string arrays / scalars into formula text (one join per row)."""
+    lists = [None if isinstance(p, str) else np.asarray(p, dtype=object).tolist() for p in parts]
+    n = max((len(x) for x in lists if x is not None), default=1)
+    cols = [itertools.repeat(p, n) if x is None else x for p, x in zip(parts, lists)]
+    return np.array(list(map("".join, zip(*cols))), dtype=object)
 
 
 def work_frame(inputs, work: pd.DataFrame) -> pd.DataFrame:

@@ -148,6 +148,7 @@ def read_me_first(bt: BacktestRun, inputs, comp: pd.DataFrame) -> B.BlockSheet:
     e = {n: runs[n].evaluation.costs for n in ORDER}
     K = runs["rolling"].policy.every
     forecast = ", ".join(bt.forecast)
+    short = _short(comp, cur)
     blocks = [
         B.title(f"Backtest of {inputs.origin.path and __import__('pathlib').Path(inputs.origin.path).name}: "
                 f"the planning loop played through scenario {bt.realised}"),
@@ -176,12 +177,7 @@ def read_me_first(bt: BacktestRun, inputs, comp: pd.DataFrame) -> B.BlockSheet:
                f"{m(e['one-shot']['total'] - h)} more; re-planning saved {m(e['one-shot']['total'] - e['rolling']['total'])} "
                "against keeping the plan of week 1."),
         B.blank(),
-        B.table(comp[["policy", f"realised cash cost ({cur})", f"lost value, notional, not spent ({cur})",
-                      f"realised cost incl. lost value ({cur})", f"more than hindsight ({cur})",
-                      "completion share"]],
-                {f"realised cash cost ({cur})": "money", f"lost value, notional, not spent ({cur})": "money",
-                 f"realised cost incl. lost value ({cur})": "money", f"more than hindsight ({cur})": "money",
-                 "completion share": "share"}),
+        B.table(short, {c: ("share" if c == "completion" else "money") for c in short.columns[1:]}),
         B.blank(),
         B.heading("The sheets"),
         B.bullet("comparison: one row per policy, the realised cost by part (cash apart from the notional lost "
@@ -215,6 +211,19 @@ def read_me_first(bt: BacktestRun, inputs, comp: pd.DataFrame) -> B.BlockSheet:
                  f"optimum with scenario {bt.realised} known from week 1 (the only scenario)."),
     ]
     return B.BlockSheet("read_me_first", blocks)
+
+
+#: the comparison's columns on read_me_first, headers short enough for its narrow columns
+_SHORT = {"realised cash cost": "cash", "lost value, notional, not spent": "lost value", "realised cost incl. lost value":
+          "total", "more than hindsight": "vs hindsight", "completion share": "completion"}
+
+
+def _short(comp: pd.DataFrame, cur: str) -> pd.DataFrame:
+    out = pd.DataFrame({"policy": comp["policy"]})
+    for long, short in _SHORT.items():
+        col = long if long == "completion share" else f"{long} ({cur})"
+        out[short if long == "completion share" else f"{short} ({cur})"] = comp[col].to_numpy()
+    return out
 
 
 def run_frame(bt: BacktestRun, inputs, started, command_line: str | None) -> pd.DataFrame:

@@ -315,3 +315,20 @@ def test_api_refuses_before_writing(tmp_path):
                      output=tmp_path / "x.xlsx")
     assert "--workers 1.5" in str(err.value.issues[0])
     assert not (tmp_path / "x.xlsx").exists()
+
+
+@pytest.mark.skipif(__import__("shutil").which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_opens_the_workbook_with_its_charts(small, tmp_path):
+    """LibreOffice Calc opens the workbook (headless: a file it would repair does not convert as is) and
+    saves it with both charts and the same comparison figures."""
+    from test_libreoffice import resave
+
+    again = resave(small["out"], tmp_path / "lo")
+    with zipfile.ZipFile(again) as z:
+        assert len([n for n in z.namelist() if n.startswith("xl/charts/chart")]) == 2
+    a = list(openpyxl.load_workbook(small["out"])["comparison"].iter_rows(values_only=True))
+    b = list(openpyxl.load_workbook(again)["comparison"].iter_rows(values_only=True))
+    assert a[0] == b[0]
+    for x, y in zip(a[1:], b[1:]):
+        assert [v for v in x if isinstance(v, str)] == [v for v in y if isinstance(v, str)]
+        assert np.allclose([v for v in x if isinstance(v, (int, float))], [v for v in y if isinstance(v, (int, float))])

@@ -48,6 +48,7 @@ import pandas as pd
 from capacity.io import schema as S
 from capacity.io.errors import InputError, Issue, cell_ref, col_letter, file_error, number_ranges
 from capacity.io.inputs import Inputs
+from capacity.model.history import plan_from
 
 HISTORY = "history"
 CHANGES = "replan_changes"
@@ -107,7 +108,7 @@ def check_options(inputs: Inputs, week: int, scenario: str | None, actuals) -> N
     if scenario is not None and scenario not in inputs.scenarios.index:
         problems.append(f"--scenario {scenario!r}: no such scenario in the input (scenarios: "
                         f"{', '.join(map(str, inputs.scenarios.index))})")
-    from_week = plan_from_week(inputs)
+    from_week = plan_from(inputs)
     if not problems and week < from_week:
         weeks = f"week {week}" if week == from_week - 1 else f"weeks {week} to {from_week - 1}"
         problems.append(f"--week {week} is before the input's plan_from_week {from_week}: re-planning from an "
@@ -119,11 +120,6 @@ def check_options(inputs: Inputs, week: int, scenario: str | None, actuals) -> N
                         f"(or a week up to {st.reveal_week})")
     if problems:
         raise InputError([Issue("", "", p) for p in problems])
-
-
-def plan_from_week(inputs: Inputs) -> int:
-    """The input's settings.plan_from_week (1 when the workbook has none)."""
-    return int(getattr(inputs.settings, "plan_from_week", 1) or 1)
 
 
 # --------------------------------------------------------------------------
@@ -621,7 +617,7 @@ def keep_cached_values(path: str | Path, raw) -> int:
     are the input's cached values (``raw``). Returns the number of cells given a value."""
     import zipfile
 
-    from capacity.io.reader import _sheet_parts
+    from capacity.io.reader import _sheet_parts, cell_index
 
     with zipfile.ZipFile(path) as zf:
         parts = {part: name for name, part in _sheet_parts(zf).items() if name in raw.sheets}
@@ -630,7 +626,7 @@ def keep_cached_values(path: str | Path, raw) -> int:
 
     def fill(sheet, m):
         nonlocal done
-        r0, c0 = _cell_index(m.group(1).decode())
+        r0, c0 = cell_index(m.group(1).decode())
         value = sheet.value(r0, c0)
         typed = _cached(value)
         if typed is None:
@@ -651,13 +647,6 @@ def keep_cached_values(path: str | Path, raw) -> int:
             for info, data in out:
                 zf.writestr(info, data)
     return done
-
-
-def _cell_index(ref: str) -> tuple[int, int]:
-    from capacity.io.errors import col_number
-
-    m = re.fullmatch(r"([A-Z]+)([0-9]+)", ref)
-    return int(m.group(2)) - 1, col_number(m.group(1)) - 1
 
 
 def _cached(value) -> tuple[bytes, bytes] | None:

@@ -198,7 +198,7 @@ def _mark_special_cells(path: Path, sheets: dict[str, RawSheet]) -> None:
                         continue
                     code = _special_code(elem)
                     if code is not None and elem.get("r"):
-                        r0, c0 = _cell_index(elem.get("r"))
+                        r0, c0 = cell_index(elem.get("r"))
                         raw.set_value(r0, c0, CellError(code))
                     elem.clear()
 
@@ -221,7 +221,8 @@ def _special_code(elem) -> str | None:
         return "NaN"
 
 
-def _cell_index(ref: str) -> tuple[int, int]:
+def cell_index(ref: str) -> tuple[int, int]:
+    """0-based (row, column) of a cell reference such as "B12"."""
     m = re.match(r"([A-Za-z]+)(\d+)", ref)
     col = 0
     for ch in m.group(1).upper():

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.io.inputs import Inputs
+from capacity.model.history import plan_from  # noqa: F401  (the checks import it from here)
 
 TOLERANCE = 1e-6
 #: the scenario label of the result tables' probability-weighted rows
@@ -135,10 +136,6 @@ def stock_violation(plan: pd.DataFrame) -> np.ndarray:
 
 
 # ---- v2 section 1: the history's rows are fixed decisions, not the model's
-def plan_from(inputs: Inputs) -> int:
-    return int(getattr(inputs.settings, "plan_from_week", 1) or 1)
-
-
 def past(inputs: Inputs, frame: pd.DataFrame) -> np.ndarray:
     """Rows of a history week (week < plan_from_week)."""
     return frame["week"].to_numpy(dtype=int) < plan_from(inputs)

@@ -9,10 +9,10 @@ writes the output workbook.
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, field
 
+from capacity.analysis.compare.execute import cores
 from capacity.io.errors import InputError, Issue
 from capacity.io.inputs import Inputs
 
@@ -37,13 +37,6 @@ class BacktestRun:
     forecast: tuple
     runs: dict = field(default_factory=dict)     # policy name -> PolicyRun ('rolling', 'one-shot', 'hindsight')
     seconds: float = 0.0
-
-
-def cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def check_options(inputs: Inputs, realised, every, exclude_realised: bool, sd, workers) -> None:

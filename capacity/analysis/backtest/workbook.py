@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from capacity.analysis.compare.workbook import Money
 from capacity.io.inputs import KINDS
 from capacity.model.recheck import EXPECTED
 from capacity.output import report_blocks as B
@@ -15,15 +16,6 @@ from .loop import weekly
 
 ORDER = ("rolling", "one-shot", "hindsight")
 NAMES = {"rolling": "rolling policy", "one-shot": "one-shot plan", "hindsight": "hindsight"}
-
-
-def money_text(x: float, currency: str) -> str:
-    sym = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency)
-    if sym is None:
-        return f"{currency} {x:,.0f}"
-    if abs(x) >= 1e6:
-        return f"{'-' if x < 0 else ''}{sym}{abs(x) / 1e6:,.1f}m"
-    return f"{'-' if x < 0 else ''}{sym}{abs(x):,.0f}"
 
 
 def comparison_frame(bt: BacktestRun, currency: str) -> pd.DataFrame:
@@ -142,7 +134,7 @@ def charts(weekly_df: pd.DataFrame, currency: str) -> list[ChartSpec]:
 
 def read_me_first(bt: BacktestRun, inputs, comp: pd.DataFrame) -> B.BlockSheet:
     cur = inputs.settings.currency
-    m = lambda x: money_text(x, cur)   # noqa: E731
+    m = Money(cur)
     weeks = int(inputs.settings.weeks)
     runs = bt.runs
     e = {n: runs[n].evaluation.costs for n in ORDER}

@@ -78,7 +78,7 @@ def run_jobs(jobs: list[Job], follow: Callable[[Job, dict], list[Job]] | None = 
 
     Returns ({job key: record}, executor label, workers).
     """
-    runner = _Dask(scheduler) if scheduler else _Local(workers or _cores())
+    runner = _Dask(scheduler) if scheduler else _Local(workers or cores())
     records: dict[str, dict] = {}
     pending: dict = {}
     total = len(jobs)
@@ -108,7 +108,8 @@ def run_jobs(jobs: list[Job], follow: Callable[[Job, dict], list[Job]] | None = 
     return records, runner.label, runner.workers
 
 
-def _cores() -> int:
+def cores() -> int:
+    """The cores this process may use (its CPU affinity)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux

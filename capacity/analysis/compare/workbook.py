@@ -50,7 +50,9 @@ def _is_num(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and not (isinstance(x, float) and math.isnan(x))
 
 
-class _Money:
+class Money:
+    """Money in words for the read_me_first sheets (compare and backtest): £132.2m, £13,032, 1,234 CHF."""
+
     def __init__(self, currency: str):
         self.cur = G.currency_text(currency)
         self.prefix = len(self.cur) == 1
@@ -164,7 +166,7 @@ def _scope(res: CompareResult, rows: list[dict]) -> str:
             "(MIP gap 0), so the differences between rows are the changes' effect, not solver noise.")
 
 
-def _base_section(res: CompareResult, base: dict, contracts: list[str], money: _Money, alpha: float) -> list:
+def _base_section(res: CompareResult, base: dict, contracts: list[str], money: Money, alpha: float) -> list:
     from capacity.output.report_blocks import bullet, heading, text
 
     out = [heading("The base")]
@@ -202,7 +204,7 @@ def _term_phrase(r: dict) -> str | None:
     return f"A {int(neg['term_weeks_variant'])}-week term for {c}"
 
 
-def _break_even_phrase(r: dict, money: _Money) -> str:
+def _break_even_phrase(r: dict, money: Money) -> str:
     neg = r["neg"]
     c = neg.get("contract")
     status = neg.get("break_even_status")
@@ -218,7 +220,7 @@ def _break_even_phrase(r: dict, money: _Money) -> str:
     return ""
 
 
-def _change_sentence(r: dict, money: _Money, base: dict) -> str:
+def _change_sentence(r: dict, money: Money, base: dict) -> str:
     """One sentence on what a variant is worth against the base."""
     name, kind, s = r["variant"], r.get("kind"), r.get("saving")
     neg = r["neg"]
@@ -269,7 +271,7 @@ def _change_sentence(r: dict, money: _Money, base: dict) -> str:
     return "; ".join(bits) + "."
 
 
-def _worth_section(res: CompareResult, rows: list[dict], base: dict, money: _Money) -> tuple[list, dict | None]:
+def _worth_section(res: CompareResult, rows: list[dict], base: dict, money: Money) -> tuple[list, dict | None]:
     from capacity.output.report_blocks import bullet, heading, text
 
     out = [heading("What each change is worth against the base, largest saving first")]
@@ -318,7 +320,7 @@ def _glance(rows: list[dict], currency: str, alpha: float) -> Any:
     return table(frame, fmts)
 
 
-def _headline(best: dict | None, base: dict, money: _Money) -> str:
+def _headline(best: dict | None, base: dict, money: Money) -> str:
     if best is None:
         return ("No variant costs less than the base." if _solved(base) else
                 "The base did not solve: no saving can be stated.")
@@ -349,7 +351,7 @@ def _not_run_section(res: CompareResult, rows: list[dict]) -> list:
     return out + out_
 
 
-def _zero_flex_section(res: CompareResult, rows: list[dict], money: _Money) -> list:
+def _zero_flex_section(res: CompareResult, rows: list[dict], money: Money) -> list:
     from capacity.output.report_blocks import bullet, heading, text
 
     m = res.measures
@@ -376,7 +378,7 @@ def _zero_flex_section(res: CompareResult, rows: list[dict], money: _Money) -> l
     return out
 
 
-def _uncertainty_section(res: CompareResult, best: dict | None, money: _Money, alpha: float, rows) -> list:
+def _uncertainty_section(res: CompareResult, best: dict | None, money: Money, alpha: float, rows) -> list:
     from capacity.output.report_blocks import bullet, heading, text
 
     out = [heading("Uncertainty: what knowing the future is worth")]
@@ -455,7 +457,7 @@ def _glossary_section(comp: pd.DataFrame, currency: str, alpha: float) -> list:
 def read_me_first_blocks(res: CompareResult, currency: str, alpha: float) -> list:
     from capacity.output.report_blocks import blank, heading, text, title
 
-    money = _Money(currency)
+    money = Money(currency)
     rows = _rows(res)
     base = rows[0] if rows and rows[0]["variant"] == "base" else {"variant": "base", "status": "error"}
     contracts = _contracts(res.comparison)

@@ -12,10 +12,9 @@ import datetime as dt
 from typing import Any, Callable
 
 from capacity.io import schema as S
-from capacity.io.errors import cell_ref
 from capacity.io.inputs import CONTRACTOR
 from capacity.io.validate.cells import Book, Collector
-from capacity.io.validate.history import HISTORY_RULES, staffed_contracts
+from capacity.io.validate.history import HISTORY_RULES, settings_cell, settings_value, staffed_contracts
 
 
 # --------------------------------------------------------------------------
@@ -234,14 +233,10 @@ EXCEL_FIRST_DATE, EXCEL_LAST_DATE = dt.date(1900, 1, 1), dt.date(9999, 12, 31)
 
 def check_horizon_dates(book: Book, out: Collector, weeks: int | None) -> None:
     """start_date and the last day of week `weeks` lie within Excel's dates."""
-    st = book.get("settings")
-    if st is None or not st.records or "start_date" not in st.key_rows:
-        return
-    start = st.records[0].get("start_date")
-    if start is None:
+    start, where = settings_value(book, "start_date"), settings_cell(book, "start_date")
+    if start is None or where is None:
         return
     days = 7 * (weeks or 1) - 1
-    where = cell_ref(st.key_rows["start_date"], st.cols["value"])
     if start < EXCEL_FIRST_DATE or start > EXCEL_LAST_DATE - dt.timedelta(days=days):
         out.error("settings", where, f"start_date {start.isoformat()}: the {weeks or 1} weeks from it must lie "
                   f"within Excel's dates ({EXCEL_FIRST_DATE.isoformat()} to {EXCEL_LAST_DATE.isoformat()})")

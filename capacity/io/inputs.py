@@ -30,6 +30,8 @@ class Settings:
     mip_gap: float = 1e-4
     time_limit_s: float | None = None
     plan_from_week: int = 1   # v2 section 1: T, the first week the plan decides
+    risk_weight: float = 0.0  # v2 section 4: lambda, the CVaR's weight in the objective
+    cvar_alpha: float = 0.9   # v2 section 4: alpha, the CVaR's level
 
     @property
     def T(self) -> int:

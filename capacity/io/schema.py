@@ -231,6 +231,25 @@ SETTINGS_SHEET = Sheet(
             ge=1,
             max_value=MAX_WEEKS,
         ),
+        Column(
+            "risk_weight",
+            NUMBER,
+            "How much the plan weighs its bad scenarios (lambda, v2 section 4): it minimises "
+            "(1 - risk_weight) x expected cost + risk_weight x CVaR at cvar_alpha. 0 = the expected cost only; "
+            "1 = the CVaR only.",
+            default=0.0,
+            ge=0,
+            le=1,
+        ),
+        Column(
+            "cvar_alpha",
+            NUMBER,
+            "The CVaR's level (alpha, v2 section 4): CVaR is the expected cost over the worst 1 - cvar_alpha "
+            "of probability (0.9: the worst 10%). 0 <= cvar_alpha < 1.",
+            default=0.9,
+            ge=0,
+            lt=1,
+        ),
     ),
     key=("key",),
     step="the run as a whole: type each value in column value, beside its key (start_date is the Monday of week 1)",

@@ -6,7 +6,7 @@ a Pyomo ``Block`` of the same name (see models/README.md):
 - :mod:`.index` sparse index sets (pandas/NumPy), :mod:`.variables`
 - the family modules, listed by :mod:`.registry`: :mod:`.contracts` eq 1-5,
   :mod:`.regional` eq 6-9, :mod:`.hours` eq 10-11, :mod:`.demand` eq 12-13,
-  :mod:`.nonanticipativity` eq 14; each declares its families
+  :mod:`.nonanticipativity` eq 14, :mod:`.risk` (v2 section 4, the CVaR); each declares its families
   (:mod:`.family`) beside the code that builds their rows
 - :mod:`.objective`
 """
@@ -66,6 +66,8 @@ class BuiltModel:
     # the matrix route (capacity.model.highs_route): the arrays core.py kept while building
     column_blocks: list = field(default_factory=list, repr=False)
     row_blocks: list = field(default_factory=list, repr=False)
+    # each named objective part's weight in the objective (capacity.model.objective.objective_weights)
+    objective_weights: dict = field(default_factory=dict, repr=False)
     # after a solve: the column values in core.py's numbering (read by elastic_violations)
     x: np.ndarray | None = field(default=None, repr=False)
 
@@ -111,7 +113,7 @@ def build_model(inputs: Inputs, *, fixed: dict | None = None, elastic: bool = Fa
         add_variables(ctx, fixed)
         for module in MODULES:   # every constraint family, in formulation.md's order (registry.py)
             module.build(ctx)
-        add_objective(ctx)
+        weights = add_objective(ctx)
     t2 = time.perf_counter()
     n_rows = sum(len(f.keys) for f in ctx.families)
     n_vars = sum(len(o) for o in ctx.objs.values())
@@ -125,7 +127,7 @@ def build_model(inputs: Inputs, *, fixed: dict | None = None, elastic: bool = Fa
     return BuiltModel(model=m, index=ix, inputs=inputs, families=ctx.families,
                       var_frames=ctx.frames, var_objs=ctx.objs, stats=stats, elastic=elastic,
                       fixed=fixed, trivially_infeasible=ctx.trivially_infeasible,
-                      column_blocks=ctx.column_blocks, row_blocks=ctx.row_blocks)
+                      column_blocks=ctx.column_blocks, row_blocks=ctx.row_blocks, objective_weights=weights)
 
 
 def first_stage_values(built: BuiltModel, values: dict, reveal_week: int | None = None) -> dict:

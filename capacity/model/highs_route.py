@@ -212,7 +212,8 @@ def compile_matrix(built, keep_objs: bool = False) -> Matrix:
     row_lower = np.concatenate(lo_r) if lo_r else np.zeros(0)
     row_upper = np.concatenate(up_r) if up_r else np.zeros(0)
     fixed = np.concatenate(fix_l) if fix_l else np.zeros(0, dtype=bool)
-    cost, parts = _objective(built, cblocks, n_cols, OBJECTIVE_TERMS)
+    cost, parts = _objective(built, cblocks, n_cols, [n for n in OBJECTIVE_TERMS
+                                                      if built.model.component(n) is not None])
     offset = 0.0
     if fixed.any():
         # a fixed variable is a constant, as Pyomo's HiGHS interface treats it: its terms move to
@@ -264,7 +265,8 @@ def _linear_terms(expr):
 
 def _objective(built, cblocks, n_cols, part_names):
     """Cost vector and, per named part (an ``Expression`` on the model), its columns and
-    coefficients; columns found by object identity."""
+    coefficients (unweighted: the part's own); columns found by object identity. The cost vector
+    weights each part by ``built.objective_weights`` (1 unless settings.risk_weight > 0)."""
     from pyomo.core.expr.numeric_expr import LinearExpression
 
     model = built.model
@@ -287,7 +289,8 @@ def _objective(built, cblocks, n_cols, part_names):
             raise ValueError(f"objective part {name} uses a variable outside the model's columns")
         cols = order[k]
         co = np.asarray(coefs, dtype=float)
-        np.add.at(cost, cols, co)
+        w = built.objective_weights.get(name, 1.0)   # v2 section 4: (1 - lambda), lambda (objective.py)
+        np.add.at(cost, cols, co if w == 1.0 else w * co)
         parts[name] = (cols, co)
     return cost, parts
 

@@ -29,6 +29,9 @@ VAR_LEVELS = {
     "X": ["source", "region", "week", "scenario"],
     "A": ["unit", "region", "work_type", "week", "scenario"],
     "U": ["region", "work_type", "week", "scenario"],
+    # v2 section 4, only when settings.risk_weight > 0 (capacity/model/risk.py)
+    "eta": ["risk"],
+    "z": ["scenario"],
 }
 
 

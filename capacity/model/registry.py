@@ -10,11 +10,11 @@ module is added to :data:`MODULES`), build its rows with
 
 from __future__ import annotations
 
-from . import contracts, demand, hours, nonanticipativity, regional
+from . import contracts, demand, hours, nonanticipativity, regional, risk
 from .family import FamilySpec
 
-#: the family modules, in formulation.md's order; each has FAMILIES and build(ctx)
-MODULES = (contracts, regional, hours, demand, nonanticipativity)
+#: the family modules, in formulation.md's order (then v2 section 4's risk); each has FAMILIES and build(ctx)
+MODULES = (contracts, regional, hours, demand, nonanticipativity, risk)
 FAMILIES: tuple[FamilySpec, ...] = tuple(f for module in MODULES for f in module.FAMILIES)
 BY_KEY: dict[str, FamilySpec] = {f.key: f for f in FAMILIES}
 assert len(BY_KEY) == len(FAMILIES), "family keys must be unique"

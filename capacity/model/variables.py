@@ -13,6 +13,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from . import history as hist
+from . import risk
 from .core import Context
 from .index import VAR_LEVELS
 
@@ -80,6 +81,9 @@ def add_variables(ctx: Context, fixed: dict | None = None) -> None:
     for name in STAGE_ONE_VARS:
         if fixed.get(name):
             _fix_every_scenario(ctx, name, fixed[name])
+
+    # v2 section 4: eta and z of the CVaR, when settings.risk_weight > 0 (risk.py)
+    risk.add_variables(ctx)
 
 
 def _fix_at(ctx: Context, name: str, values: np.ndarray) -> None:

@@ -159,6 +159,14 @@ def _summary_text(res) -> str:
     if getattr(res.inputs.settings, "plan_from_week", 1) > 1:   # v2: the objective is the cost to go
         rows[1] = (f"objective (expected cost from week {res.inputs.settings.plan_from_week})", rows[1][1])
         rows.insert(-1, ("sunk before then (history, not in the objective)", money(s.get("sunk_cost", 0.0))))
+    lam = float(s.get("risk_weight") or 0.0)
+    if lam > 0:   # v2 section 4: the objective mixes the expected cost with the CVaR
+        a = float(s["cvar_alpha"])
+        rows[1] = (f"objective ({1 - lam:g} x expected cost + {lam:g} x CVaR {a:g})", rows[1][1])
+        rows.insert(2, ("expected cost", money(s["expected_total_cost"])))
+    if "cvar" in s and len(t.risk) > 1:
+        rows.append((f"CVaR {s['cvar_alpha']:g} (expected cost of the worst {1 - float(s['cvar_alpha']):.0%})",
+                     money(s["cvar"])))
     sc = scenario_costs(res.inputs, t.plan, t.coverage, t.contracts)
     if len(sc) > 1:
         cash = sc["total"] - sc["lost_value"]

@@ -57,6 +57,13 @@ def expected_costs(inputs: Inputs, t: dict) -> dict[str, float]:
     out["total"] = out["staff"] + out["onboarding"] + out["fixed"] + out["lost_value"]
     out["sunk"] = (float((pi * (staff_rows + onboarding_rows))[~go].sum()) + float(fixed_each[sunk_fixed].sum())
                    + float(lost_rows[~cgo].sum()))
+    # v2 section 4: the cost to go if each scenario happens (unweighted), for the CVaR checks
+    lost_each = cov["lost"].to_numpy(float) * cov["work_type"].map(inputs.work_types["value_per_task"]).to_numpy(float)
+    scen = list(inputs.scenarios.index)
+    per = pd.Series((staff_rows + onboarding_rows)[go], index=plan["scenario"].to_numpy()[go]).groupby(level=0).sum()
+    per = per.add(pd.Series(lost_each[cgo], index=cov["scenario"].to_numpy()[cgo]).groupby(level=0).sum(),
+                  fill_value=0.0)
+    out["by_scenario"] = {w: out["fixed"] + float(per.get(w, 0.0)) for w in scen}
     return out
 
 
@@ -106,8 +113,20 @@ def check_history(inputs: Inputs, t: dict) -> Worst:
 def check_objective(inputs: Inputs, t: dict) -> Worst:
     """Objective = fixed costs + expected staff and onboarding costs + expected lost
     value, recomputed from the tables' quantities and the input prices (:func:`expected_costs`):
-    the cost to go (v2 section 1); the summary's sunk_cost is re-checked by ``capacity audit``."""
-    total = expected_costs(inputs, t)["total"]
+    the cost to go (v2 section 1); the summary's sunk_cost is re-checked by ``capacity audit``.
+    With settings risk_weight lambda > 0 (v2 section 4): (1 - lambda) x that + lambda x the CVaR at
+    cvar_alpha of the recomputed scenario costs (by Rockafellar and Uryasev's minimum)."""
+    from capacity.model import risk
+
+    costs = expected_costs(inputs, t)
+    total = costs["total"]
+    lam = risk.weight(inputs)
+    if lam > 0:
+        by = costs["by_scenario"]
+        scen = list(inputs.scenarios.index)
+        _, cvar = risk.var_cvar([by[w] for w in scen], inputs.scenarios["probability"].to_numpy(float),
+                                risk.alpha(inputs))
+        total = (1 - lam) * total + lam * cvar
     summary = dict(zip(t["summary"]["key"], t["summary"]["value"]))
     objective = summary.get("objective")
     if objective is None or (isinstance(objective, float) and np.isnan(objective)):

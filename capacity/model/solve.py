@@ -47,6 +47,9 @@ class SolveResult:
     # equation, index, levels, slack); None otherwise
     infeasibility: pd.DataFrame | None = None
     objective_parts: dict = field(default_factory=dict)   # addition: PARTS -> value
+    # v2 section 4 (risk_weight > 0, with duals): q_w = (1 - lambda) pi_w + nu_w, the weight the plan gives
+    # each scenario (nu_w: the dual of scenario w's CVaR row); the shadow prices are divided by it
+    risk_adjusted_probability: pd.Series | None = None
 
 
 def _status(tc, has_solution: bool) -> str:
@@ -122,9 +125,28 @@ def _values(built: BuiltModel, x: np.ndarray) -> dict:
     return out
 
 
-def _duals(built: BuiltModel, mat, row_dual: np.ndarray) -> dict:
+def risk_adjusted_probability(built: BuiltModel, mat, row_dual: np.ndarray) -> pd.Series | None:
+    """v2 section 4: q_w = (1 - lambda) pi_w + nu_w, nu_w the dual of scenario w's CVaR row (>= 0,
+    summing to lambda): how much scenario w weighs in the risk-adjusted objective (models/README.md#risk).
+    None without the CVaR rows (lambda = 0: q = pi)."""
+    from capacity.model import risk
+
+    fam = built.family(risk.BLOCK, risk.TAIL.name)
+    if fam is None or len(fam.keys) == 0:
+        return None
+    pos = mat.rows[(risk.BLOCK, risk.TAIL.name)]
+    nu = _clean(np.where(pos >= 0, row_dual[np.maximum(pos, 0)], 0.0))
+    lam = risk.weight(built.inputs)
+    pi = fam.keys["scenario"].map(built.index.pi).to_numpy(dtype=float)
+    q = _clean((1.0 - lam) * pi + nu)
+    return pd.Series(q, index=pd.Index(fam.keys["scenario"].to_numpy(), name="scenario"), dtype=float)
+
+
+def _duals(built: BuiltModel, mat, row_dual: np.ndarray, weights: pd.Series | None = None) -> dict:
     """Shadow prices of every family declared with a :class:`~capacity.model.family.Dual`,
-    by dual group, per scenario conditional on the scenario (sign x raw dual / pi[w]).
+    by dual group, per scenario conditional on the scenario (sign x raw dual / pi[w]; with the CVaR
+    in the objective, v2 section 4, / q[w], the risk-adjusted probability ``weights``, and 0 where q[w]
+    is 0: a scenario the plan gives no weight).
 
     Groups come from the registry (e.g. ``hours``: eq 10 and eq 11 rows with
     a ``unit`` level and region '' for contracts). Read by position: each
@@ -151,7 +173,11 @@ def _duals(built: BuiltModel, mat, row_dual: np.ndarray) -> dict:
         levels = list(_dual_levels(group) or got[0][0].columns)
         keys = pd.concat([k[levels] for k, _ in got], ignore_index=True)
         d = np.concatenate([v for _, v in got])
-        out[group] = _series(keys, levels, _clean(d / keys["scenario"].map(pi).to_numpy(dtype=float)))
+        if weights is None:
+            out[group] = _series(keys, levels, _clean(d / keys["scenario"].map(pi).to_numpy(dtype=float)))
+            continue
+        den = keys["scenario"].map(weights).to_numpy(dtype=float)
+        out[group] = _series(keys, levels, _clean(np.divide(d, den, out=np.zeros(len(d)), where=den > _CLEAN)))
     return out
 
 
@@ -380,7 +406,8 @@ def solve(built: BuiltModel, *, mip_gap: float | None = None, time_limit: float 
     if out.status == "error":
         return out
     if duals and row_dual is not None:
-        out.duals = _duals(built, mat, row_dual)
+        out.risk_adjusted_probability = risk_adjusted_probability(built, mat, row_dual)
+        out.duals = _duals(built, mat, row_dual, out.risk_adjusted_probability)
     return out
 
 

@@ -64,12 +64,14 @@ class Term:
 
 _PLAN, _WORK, _COV, _CON, _SHADOW, _CHECKS, _SUM = ("plan", "work", "coverage", "contracts", "shadow_prices",
                                                       "checks", "summary")
+_RISK = "risk"
 _SCENARIO_TABLES = (_PLAN, _WORK, _COV, _SHADOW)
 
 TERMS: tuple[Term, ...] = (
     # ---- keys shared by the tidy tables ------------------------------------------------------------
     Term("scenario", "Scenario", "text", "A demand scenario of the scenarios sheet, or 'expected' "
-         "(probability-weighted over the scenarios).", _SCENARIO_TABLES),
+         "(probability-weighted over the scenarios).", _SCENARIO_TABLES + (_RISK,),
+         per_table={_RISK: "One row per scenario of the scenarios sheet."}),
     Term("week", "Week", "week", "Planning week 1..weeks; week 1 starts on settings start_date.",
          _SCENARIO_TABLES),
     Term("week_start", "Week starting", "date", "start_date + 7 days x (week - 1).", (_PLAN,)),
@@ -151,6 +153,20 @@ TERMS: tuple[Term, ...] = (
          "region-week (money per hour); demand: the marginal cost of one more task (money per task); lock_in: "
          "the saving if the locked level that week could be one FTE lower (money per FTE-week). Conditional "
          "on the scenario.", (_SHADOW,)),
+    # ---- risk (v2 section 4) ------------------------------------------------------------------------
+    Term("probability", "Probability", "share", "The scenario's probability (scenarios sheet).", (_RISK,)),
+    Term("scenario_cost", "Cost if this scenario happens", "money", "The cost to go if the scenario happens: "
+         "fixed contract costs + its staff, onboarding and lost-value costs from settings plan_from_week on "
+         "(lost value is notional).", (_RISK,)),
+    Term("excess_over_var", "Excess over the value at risk", "money", "max(0, scenario_cost - value_at_risk): "
+         "z of the CVaR (v2 section 4); the model's z when risk_weight > 0.", (_RISK,)),
+    Term("in_tail", "In the worst 1 - cvar_alpha", "text", "yes: the scenario's cost counts in the CVaR; partly: "
+         "only part of its probability is in the worst 1 - cvar_alpha (its cost is the value at risk); no.",
+         (_RISK,)),
+    Term("risk_adjusted_probability", "Risk-adjusted probability", "share", "The weight the plan gives the "
+         "scenario: (1 - risk_weight) x probability + the dual of its CVaR row; = probability when "
+         "risk_weight is 0. The shadow prices are the LP's duals divided by it (conditional on the scenario).",
+         (_RISK,)),
     # ---- checks -------------------------------------------------------------------------------------
     Term("check", "Check", "text", "A rule of the model recomputed from this workbook's tables and the input.",
          (_CHECKS,)),
@@ -167,7 +183,8 @@ TERMS: tuple[Term, ...] = (
     # ---- summary keys -------------------------------------------------------------------------------
     Term("objective", "Objective (expected total cost)", "money", "The optimum of formulation.md's objective: "
          "fixed costs + expected staff and onboarding costs + expected lost value, from settings plan_from_week "
-         "on (the cost to go; the weeks before are sunk_cost).", (_SUM,)),
+         "on (the cost to go; the weeks before are sunk_cost). With risk_weight > 0 (v2 section 4): "
+         "(1 - risk_weight) x expected_total_cost + risk_weight x cvar.", (_SUM,)),
     Term("expected_staff_cost", "Expected staff cost", "money", "Sum over scenarios of pi x the staff cost "
          "(cost_per_fte_week x fte) of contracts and regional sources.", (_SUM,)),
     Term("expected_onboarding_cost", "Expected onboarding cost", "money", "Sum over scenarios of pi x "
@@ -177,7 +194,7 @@ TERMS: tuple[Term, ...] = (
     Term("expected_cash_cost", "Expected cash cost", "money", "fixed_cost + expected_staff_cost + "
          "expected_onboarding_cost: what is paid out.", (_SUM,)),
     Term("expected_total_cost", "Expected total cost", "money", "expected_cash_cost + expected_lost_value "
-         "(= objective).", (_SUM,)),
+         "(= objective when risk_weight is 0).", (_SUM,)),
     Term("expected_completion_share", "Expected share completed", "share", "Expected completed tasks / expected "
          "demand, over every region, work type and week.", (_SUM,)),
     Term("mip_gap", "MIP gap", "share", "(objective - best bound) / objective: how far from proven optimal the "
@@ -186,8 +203,21 @@ TERMS: tuple[Term, ...] = (
     Term("sunk_cost", "Sunk cost (history)", "money", "Every cost of the weeks before settings plan_from_week "
          "(staff, onboarding, expected lost value) and the fixed costs of contracts signed that started before "
          "it: reported, not part of the objective (0 without history).", (_SUM,)),
-    Term("cost_to_go", "Cost to go", "money", "The expected cost from plan_from_week on (= objective = "
-         "expected_total_cost); with the sunk cost, the cost of the whole horizon.", (_SUM,)),
+    Term("cost_to_go", "Cost to go", "money", "The expected cost from plan_from_week on (= "
+         "expected_total_cost, = objective when risk_weight is 0); with the sunk cost, the cost of the whole "
+         "horizon.", (_SUM,)),
+    Term("risk_weight", "Risk weight (lambda)", "share", "settings risk_weight: the CVaR's weight in the "
+         "objective (0: the expected cost only).", (_SUM,)),
+    Term("cvar_alpha", "CVaR level (alpha)", "share", "settings cvar_alpha: the CVaR is the expected cost over the "
+         "worst 1 - cvar_alpha of probability.", (_SUM,)),
+    Term("cvar", "CVaR of the cost to go", "money", "The expected cost to go over the worst 1 - cvar_alpha of "
+         "probability (sheet risk: min over v of v + sum probability x max(0, scenario_cost - v) / "
+         "(1 - cvar_alpha)).", (_SUM,)),
+    Term("value_at_risk", "Value at risk", "money", "eta: the cvar_alpha-quantile of the scenario costs (the "
+         "model's eta when risk_weight > 0); the CVaR = value_at_risk + sum probability x excess_over_var / "
+         "(1 - cvar_alpha).", (_SUM,)),
+    Term("worst_scenario", "Worst scenario", "text", "The scenario with the largest scenario_cost.", (_SUM,)),
+    Term("worst_scenario_cost", "Worst scenario's cost", "money", "Its scenario_cost (sheet risk).", (_SUM,)),
     Term("expected_cost:<kind>", "Expected cost of a kind of source", "money", "Sum of the expected rows' cost "
          "over the units of that kind (contractor, eho, redeployed, hire); fixed contract costs excluded.",
          (_SUM,)),

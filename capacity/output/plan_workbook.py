@@ -57,8 +57,9 @@ def _tidy_sheets(t, frames: dict, checks: pd.DataFrame, run_info: pd.DataFrame) 
                   "(expected) values. Cash = staff, onboarding and fixed contract costs; lost value is the "
                   "notional value of tasks not completed. Charts: expected FTE by source, completion share "
                   "by week, cost by source.",
-                  row_formats={k: ("share" if "share" in k or k == "mip_gap" else "money")
-                               for k in t.summary["key"] if k not in ("status", "currency")}),
+                  row_formats={k: ("share" if "share" in k or k in ("mip_gap", "risk_weight", "cvar_alpha")
+                                   else "money")
+                               for k in t.summary["key"] if k not in ("status", "currency", "worst_scenario")}),
         SheetSpec("plan", frames["plan"], {**fte, **money, **hours, **share, "week": "int", "week_start": "date"},
                   note="Headcount, hours and cost by scenario, week, region and unit (contract or source); "
                        "scenario 'expected' = probability-weighted. Derived columns are live formulas over "
@@ -76,6 +77,12 @@ def _tidy_sheets(t, frames: dict, checks: pd.DataFrame, run_info: pd.DataFrame) 
         SheetSpec("shadow_prices", t.shadow_prices, {"value": "money", "week": "int"},
                   note="Duals of the LP (binaries fixed at the optimum), conditional on the scenario; "
                        "zeros omitted. See models/README.md."),
+        SheetSpec("risk", t.risk, {"probability": "share", "risk_adjusted_probability": "share",
+                                   "scenario_cost": "money", "excess_over_var": "money"},
+                  note="The cost to go if each scenario happens, and how the plan weighs it (v2 section 4): "
+                       "summary cvar = value_at_risk + sum of probability x excess_over_var / (1 - cvar_alpha). "
+                       "With risk_weight > 0 the plan minimises (1 - risk_weight) x expected cost + risk_weight "
+                       "x CVaR, and the shadow prices are the duals divided by risk_adjusted_probability."),
         SheetSpec("checks", checks, {"largest_violation": "sci", "tolerance": "sci", "rows_checked": "int"},
                   note="Each rule recomputed from this workbook's tables and the input; 'where' names the "
                        "worst row of a failing check."),

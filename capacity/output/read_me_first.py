@@ -339,17 +339,45 @@ def _cost_section(inputs: Inputs, tables, money) -> list:
            bullet(f"Notional lost value: {money(e['lost_value'])} expected, the value_per_task of the tasks left "
                   f"undone (work_types sheet). It is not spent: it is what the plan weighs staff against. "
                   f"Expected share of tasks completed: {_share(e['completion_share'])}."),
-           bullet(f"The plan's objective, the expected total cost, is {money(e['total'])} = cash "
-                  f"{money(e['cash'])} + lost value {money(e['lost_value'])}.")]
+           bullet(_objective_sentence(inputs, tables, e, money))]
     per = sc.iloc[:-1]
     if len(per) > 1:
         out.append(bullet(_range_sentence(per, money)))
+        out.append(bullet(_risk_sentence(inputs, tables, money)))
     shown = pd.DataFrame({"scenario": sc["scenario"], "probability": sc["probability"], "cash cost": sc["cash"],
                           "lost value (notional)": sc["lost_value"], "total cost": sc["total"],
                           "share of tasks completed": sc["completion_share"]})
     formats = {"probability": "share", "cash cost": "money", "lost value (notional)": "money",
                "total cost": "money", "share of tasks completed": "share"}
     return out + [table(shown, formats)]
+
+
+def _objective_sentence(inputs: Inputs, tables, e, money) -> str:
+    """What the plan minimised: the expected total cost, or (v2 section 4) its mix with the CVaR."""
+    from capacity.model import risk
+
+    lam = risk.weight(inputs)
+    base = (f"expected total cost {money(e['total'])} = cash {money(e['cash'])} + lost value "
+            f"{money(e['lost_value'])}")
+    if lam == 0:
+        return f"The plan's objective, the expected total cost, is {money(e['total'])} = cash " \
+               f"{money(e['cash'])} + lost value {money(e['lost_value'])}."
+    s = dict(zip(tables.summary["key"], tables.summary["value"]))
+    return (f"This plan is risk-averse (settings risk_weight {lam:g}): it minimises {1 - lam:g} x the expected "
+            f"total cost + {lam:g} x the CVaR at {risk.alpha(inputs):g}, = {money(s['objective'])}; its "
+            f"{base}; its CVaR {money(s['cvar'])}. A plan of risk_weight 0 would have a lower expected cost and "
+            "a higher CVaR: `capacity compare --vary settings:risk_weight=0,0.5,1` draws the frontier.")
+
+
+def _risk_sentence(inputs: Inputs, tables, money) -> str:
+    """The CVaR and the worst scenario (sheet risk)."""
+    from capacity.model import risk
+
+    s = dict(zip(tables.summary["key"], tables.summary["value"]))
+    a = risk.alpha(inputs)
+    return (f"Risk: the CVaR at {a:g}, the expected cost over the worst {1 - a:.0%} of probability, is "
+            f"{money(s['cvar'])}; the worst scenario, {s['worst_scenario']}, costs "
+            f"{money(s['worst_scenario_cost'])} (sheet risk: each scenario's cost and how the plan weighs it).")
 
 
 def worst_scenario(per: pd.DataFrame) -> str:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from capacity.io.inputs import Inputs
 from capacity.model import history as hist
+from capacity.model import risk as rk
 from capacity.model.recheck import EXPECTED
 from capacity.model.registry import dual_groups
 
@@ -35,6 +36,7 @@ COVERAGE_COLUMNS = ["scenario", "week", "region", "work_type", "demand", "comple
 CONTRACT_COLUMNS = ["contract", "source", "status", "signed", "committed_fte", "fixed_cost", "expected_cost",
                     "expected_paid_hours", "expected_task_hours", "expected_utilisation", "lock_in_shadow_price"]
 SHADOW_COLUMNS = ["constraint", "scenario", "week", "region", "unit", "work_type", "value"]
+RISK_COLUMNS = ["scenario", "probability", "scenario_cost", "excess_over_var", "in_tail", "risk_adjusted_probability"]
 
 CONSTRAINT_NAMES = dual_groups()   # shadow_prices group -> label, declared with each family
 
@@ -47,10 +49,11 @@ class Tables:
     contracts: pd.DataFrame
     shadow_prices: pd.DataFrame
     summary: pd.DataFrame  # key, value
+    risk: pd.DataFrame     # v2 section 4: one row per scenario (RISK_COLUMNS)
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         return {"summary": self.summary, "plan": self.plan, "work": self.work, "coverage": self.coverage,
-                "contracts": self.contracts, "shadow_prices": self.shadow_prices}
+                "contracts": self.contracts, "shadow_prices": self.shadow_prices, "risk": self.risk}
 
 
 def _values(result, name: str, frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
@@ -125,11 +128,14 @@ def tabulate(inputs: Inputs, built, result) -> Tables:
     work = _sorted(work, ["scenario", "week", "region", "work_type", "unit"], inputs)
 
     shadow = _shadow_prices(result)
-    contracts = _contracts(inputs, result, plan, shadow)
-    summary = _summary(inputs, result, plan, coverage, contracts)
+    provisional = _contracts(inputs, result, plan, shadow, None)
+    sc = scenario_costs(inputs, plan, coverage, provisional)   # lock_in_shadow_price plays no part in it
+    risk = risk_table(inputs, result, sc)
+    contracts = _contracts(inputs, result, plan, shadow, risk)
+    summary = _summary(inputs, result, plan, coverage, sc, risk)
     return Tables(plan=plan.reset_index(drop=True), work=work.reset_index(drop=True),
                   coverage=coverage.reset_index(drop=True), contracts=contracts, shadow_prices=shadow,
-                  summary=summary)
+                  summary=summary, risk=risk)
 
 
 def _share(num: pd.Series, den: pd.Series, empty: float = 1.0) -> np.ndarray:
@@ -249,13 +255,18 @@ def _shadow_prices(result) -> pd.DataFrame:
     return out[SHADOW_COLUMNS].reset_index(drop=True)
 
 
-def _contracts(inputs: Inputs, result, plan: pd.DataFrame, shadow: pd.DataFrame) -> pd.DataFrame:
+def _contracts(inputs: Inputs, result, plan: pd.DataFrame, shadow: pd.DataFrame,
+               risk: pd.DataFrame | None) -> pd.DataFrame:
+    """The contracts sheet. ``lock_in_shadow_price`` weights each scenario's lock_in price by the
+    scenario's weight in the objective: its probability, or with the CVaR in the objective (v2 section 4)
+    its risk-adjusted probability (``risk``), so that it stays the objective's derivative."""
     con = inputs.contracts
     exp = plan[(plan["scenario"] == EXPECTED) & (plan["kind"] == "contractor")].groupby("unit")[
         ["cost", "paid_hours", "task_hours"]].sum()
     y = result.values.get("y", pd.Series(dtype=float)).reindex(con.index).fillna(0.0)
     L = result.values.get("L", pd.Series(dtype=float)).reindex(con.index).fillna(0.0)
-    pi = inputs.scenarios["probability"]
+    pi = inputs.scenarios["probability"] if risk is None else \
+        risk.set_index("scenario")["risk_adjusted_probability"]
     lock = shadow[shadow["constraint"] == CONSTRAINT_NAMES["lock_in"]]
     if len(lock):
         w = lock["scenario"].map(pi).to_numpy(dtype=float)
@@ -365,8 +376,43 @@ def _costs(inputs: Inputs, plan: pd.DataFrame, coverage: pd.DataFrame, contracts
     return out
 
 
-def _summary(inputs: Inputs, result, plan: pd.DataFrame, coverage: pd.DataFrame, contracts: pd.DataFrame):
-    sc = scenario_costs(inputs, plan, coverage, contracts)
+def risk_table(inputs: Inputs, result, sc: pd.DataFrame) -> pd.DataFrame:
+    """v2 section 4, one row per scenario: its probability, its cost to go (``scenario_costs``' total),
+    its excess over the value at risk (``z``) and its risk-adjusted probability (``q``).
+
+    With risk_weight lambda > 0 the value at risk is the model's ``eta``, the excess its ``z`` and ``q`` the
+    CVaR rows' duals (:func:`capacity.model.solve.risk_adjusted_probability`; from the costs when no dual
+    was computed, :func:`capacity.model.risk.tail_weights`). With lambda = 0 (no CVaR in the model) the
+    same figures are computed from the costs: the value at risk is the cvar_alpha-quantile, q = pi.
+    ``in_tail``: whether the scenario's cost counts in the CVaR (yes above the value at risk, partly at it
+    when only part of its probability is in the worst 1 - cvar_alpha, no below)."""
+    lam, a = rk.weight(inputs), rk.alpha(inputs)
+    scen = list(sc["scenario"])
+    p = sc["probability"].to_numpy(dtype=float)
+    c = sc["total"].to_numpy(dtype=float)
+    eta_v = result.values.get("eta") if result.values else None
+    if lam > 0 and eta_v is not None and len(eta_v):
+        eta = float(eta_v.iloc[0])
+        z = result.values["z"].reindex(scen).fillna(0.0).to_numpy(dtype=float)
+        q = result.risk_adjusted_probability
+        q = (q.reindex(scen).fillna(0.0).to_numpy(dtype=float) if q is not None
+             else (1 - lam) * p + rk.tail_weights(c, p, eta, lam, a))
+    else:
+        eta, _ = rk.var_cvar(c, p, a)
+        z = np.maximum(c - eta, 0.0)
+        q = p.copy()
+    tol = 1e-9 * max(1.0, abs(eta)) if np.isfinite(eta) else 0.0
+    # the share of probability of the scenarios at the value at risk that is in the tail
+    above = float(p[c > eta + tol].sum())
+    at = np.abs(c - eta) <= tol
+    part = (1 - a) - above
+    in_tail = np.where(c > eta + tol, "yes", np.where(at & (part > 1e-12), "partly", "no"))
+    return pd.DataFrame({"scenario": scen, "probability": p, "scenario_cost": c, "excess_over_var": z,
+                         "in_tail": in_tail, "risk_adjusted_probability": q})[RISK_COLUMNS]
+
+
+def _summary(inputs: Inputs, result, plan: pd.DataFrame, coverage: pd.DataFrame, sc: pd.DataFrame,
+             risk: pd.DataFrame):
     e = {part: float((sc[part] * sc["probability"]).sum()) for part in COST_PARTS}
     exp = plan[plan["scenario"] == EXPECTED]
     cov = coverage[coverage["scenario"] == EXPECTED]
@@ -392,4 +438,25 @@ def _summary(inputs: Inputs, result, plan: pd.DataFrame, coverage: pd.DataFrame,
     go = exp[exp["week"].to_numpy(dtype=int) >= hist.plan_from(inputs)]   # the cost to go, as above
     for kind, cost in go.groupby("kind", sort=False)["cost"].sum().items():
         rows.append((f"expected_cost:{kind}", float(cost)))
+    # v2 section 4: the risk of the cost to go, whatever the objective (risk_weight 0 included)
+    a = rk.alpha(inputs)
+    costs = sc["total"].to_numpy(dtype=float)
+    _, cvar = rk.var_cvar(costs, sc["probability"].to_numpy(dtype=float), a)
+    worst = int(np.argmax(costs)) if len(costs) else None
+    rows += [
+        ("risk_weight", rk.weight(inputs)),
+        ("cvar_alpha", a),
+        ("cvar", cvar),
+        ("value_at_risk", _value_at_risk(inputs, result, risk)),
+        ("worst_scenario", None if worst is None else str(sc["scenario"].iloc[worst])),
+        ("worst_scenario_cost", None if worst is None else float(costs[worst])),
+    ]
     return pd.DataFrame(rows, columns=["key", "value"])
+
+
+def _value_at_risk(inputs: Inputs, result, risk: pd.DataFrame) -> float:
+    """eta: the model's (risk_weight > 0), else the cvar_alpha-quantile of the costs to go."""
+    eta_v = result.values.get("eta") if result.values else None
+    if rk.weight(inputs) > 0 and eta_v is not None and len(eta_v):
+        return float(eta_v.iloc[0])
+    return rk.var_cvar(risk["scenario_cost"], risk["probability"], rk.alpha(inputs))[0]

@@ -13,6 +13,7 @@ import pandas as pd
 
 from capacity.analysis.audit.diffs import MAX_LINES_PER_STEP, Diffs, fmt, label
 from capacity.analysis.audit.read import Table, key_values
+from capacity.model import risk
 from capacity.model.recheck import EXPECTED
 
 #: The summary rounds values below 1 to 6 decimals.
@@ -204,7 +205,62 @@ def _summary_figures(inputs, tables: dict[str, Table]) -> dict[str, float]:
     if T > 1 or "sunk_cost" in s:
         want["sunk_cost"] = costs["sunk"]
         want["cost_to_go"] = costs["total"]
+    # v2 section 4: the risk of the cost to go, from the recomputed scenario costs (a workbook written
+    # before it may not have these rows)
+    if "cvar" in s or risk.weight(inputs) > 0:
+        scen = list(inputs.scenarios.index)
+        by = np.array([costs["by_scenario"][w] for w in scen])
+        pi = inputs.scenarios["probability"].to_numpy(float)
+        var, cvar = risk.var_cvar(by, pi, risk.alpha(inputs))
+        want.update(risk_weight=risk.weight(inputs), cvar_alpha=risk.alpha(inputs), cvar=cvar,
+                    worst_scenario_cost=float(by.max()))
+        if risk.weight(inputs) == 0:
+            want["value_at_risk"] = var
     return want
+
+
+def check_risk(d: Diffs, inputs, tables: dict[str, Table]) -> None:
+    """The risk sheet (v2 section 4): probability from the input, scenario_cost from the recomputed costs,
+    in_tail from the costs and the value at risk, the worst scenario's name; with risk_weight 0 also
+    excess_over_var = max(0, scenario_cost - value_at_risk) and risk_adjusted_probability = probability.
+    (With risk_weight > 0 those come from the model; the constraint check re-tests them.)"""
+    from capacity.analysis.checks import expected_costs
+
+    s = key_values(tables["summary"])
+    if "risk" not in tables:
+        if risk.weight(inputs) > 0 or "cvar" in s:
+            d.add("risk: sheet missing (the summary reports a CVaR)")
+        return
+    t = tables["risk"]
+    r = t.frame
+    scen = list(inputs.scenarios.index)
+    if list(r["scenario"]) != scen:
+        d.add(f"risk: its scenarios are {list(r['scenario'])}, the input's are {scen}")
+        return
+    rows = np.arange(len(r))
+    costs = expected_costs(inputs, {k: v.frame for k, v in tables.items()})["by_scenario"]
+    c = np.array([costs[w] for w in scen])
+    p = inputs.scenarios["probability"].to_numpy(float)
+    d.compare(t, "probability", rows, r["probability"], p, "the scenarios sheet")
+    d.compare(t, "scenario_cost", rows, r["scenario_cost"], c,
+              "fixed costs + the scenario's staff, onboarding and lost value, recomputed")
+    eta = float(s.get("value_at_risk", np.nan))
+    if risk.weight(inputs) == 0:
+        d.compare(t, "excess_over_var", rows, r["excess_over_var"], np.maximum(c - eta, 0.0),
+                  "max(0, scenario_cost - value_at_risk)")
+        d.compare(t, "risk_adjusted_probability", rows, r["risk_adjusted_probability"], p,
+                  "the probability (risk_weight 0)")
+    a = risk.alpha(inputs)
+    tol = 1e-9 * max(1.0, abs(eta))
+    above = float(p[c > eta + tol].sum())
+    want = np.where(c > eta + tol, "yes", np.where((np.abs(c - eta) <= tol) & ((1 - a) - above > 1e-12),
+                                                   "partly", "no"))
+    for i in np.nonzero(r["in_tail"].astype(str).to_numpy() != want)[0]:
+        d.add(f"{t.cell(int(i), 'in_tail')}: in_tail is {r['in_tail'].iat[i]!r}, the costs give {want[i]!r}")
+    worst = scen[int(np.argmax(c))]
+    named = str(s.get("worst_scenario"))
+    if named not in costs or abs(costs[named] - c.max()) > 1e-6 * max(1.0, abs(c.max())):   # a tie may name either
+        d.add(f"summary: worst_scenario is {s.get('worst_scenario')!r}, the recomputed costs give {worst!r}")
 
 
 def _summary_vs_run(d: Diffs, t: Table, s: dict, pos: dict, run: dict) -> None:
@@ -246,4 +302,5 @@ def check_derived(inputs, tables: dict[str, Table]) -> Diffs:
         check_phase(d, inputs, tables[name])
     check_contracts(d, inputs, tables["contracts"], tables["plan"].frame)
     check_summary(d, inputs, tables)
+    check_risk(d, inputs, tables)
     return d

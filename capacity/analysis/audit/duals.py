@@ -33,13 +33,17 @@ def _close(a: float, b: float, scale: float) -> bool:
     return abs(a - b) <= DUAL_TOL * max(1.0, abs(a), abs(b), scale)
 
 
-def lock_in_from_shadow(inputs, shadow: pd.DataFrame) -> pd.Series:
+def lock_in_from_shadow(inputs, shadow: pd.DataFrame, risk: pd.DataFrame | None = None) -> pd.Series:
     """contracts.lock_in_shadow_price recomputed from the shadow_prices rows:
-    the probability-weighted sum of the contract's lock_in duals over its term."""
+    the probability-weighted sum of the contract's lock_in duals over its term; weighted by the risk
+    sheet's risk_adjusted_probability when the workbook has one (v2 section 4; = probability when
+    risk_weight is 0)."""
     from capacity.output.results import CONSTRAINT_NAMES
 
     lock = shadow[shadow["constraint"] == CONSTRAINT_NAMES["lock_in"]]
     pi = inputs.scenarios["probability"]
+    if risk is not None and len(risk):
+        pi = pd.to_numeric(risk.set_index("scenario")["risk_adjusted_probability"], errors="coerce")
     weighted = pd.to_numeric(lock["value"], errors="coerce").fillna(0.0) * lock["scenario"].map(pi).fillna(0.0)
     total = weighted.groupby(lock["unit"]).sum().reindex(inputs.contracts.index).fillna(0.0)
     return total / inputs.contracts["min_term_weeks"].clip(lower=1)
@@ -55,7 +59,7 @@ def check_shadow_prices(inputs, tables: dict[str, Table], shadow: Table, fresh) 
     value must equal the re-derived one. Returns (problems, how it went)."""
     problems = []
     con = tables["contracts"]
-    want = lock_in_from_shadow(inputs, shadow.frame)
+    want = lock_in_from_shadow(inputs, shadow.frame, tables["risk"].frame if "risk" in tables else None)
     for i, c in enumerate(con.frame["contract"]):
         got = float(con.frame["lock_in_shadow_price"].iat[i]) if "lock_in_shadow_price" in con.frame else 0.0
         if c in want.index and not _close(got, float(want[c]), 0.0):

@@ -18,6 +18,8 @@ from capacity.io.errors import col_letter, file_error
 from capacity.output.report import unescape_text
 
 SHEETS = ("summary", "plan", "work", "coverage", "contracts", "checks", "run")
+#: sheets read when present (a workbook written before version 2 section 4 has no risk sheet)
+OPTIONAL_SHEETS = ("risk",)
 COLUMNS = {
     "summary": ["key", "value"],
     "plan": ["scenario", "week", "week_start", "region", "unit", "kind", "fte", "onboarded", "exits", "paid_hours",
@@ -29,9 +31,10 @@ COLUMNS = {
     "checks": ["check", "equation", "rows_checked", "largest_violation", "result"],
     "run": ["key", "value"],
     "shadow_prices": ["constraint", "scenario", "week", "region", "unit", "work_type", "value"],
+    "risk": ["scenario", "probability", "scenario_cost", "excess_over_var", "in_tail", "risk_adjusted_probability"],
 }
 TEXT = {"scenario", "region", "unit", "kind", "work_type", "contract", "source", "status", "key", "check",
-        "equation", "where", "result", "constraint", "phase"}
+        "equation", "where", "result", "constraint", "phase", "in_tail"}
 INT = {"week", "rows_checked"}
 #: The sheets that make a workbook a compare workbook (capacity compare), audited by compare_audit.py.
 COMPARE_SHEETS = ("comparison", "measures", "inputs_changed", "run")
@@ -173,6 +176,7 @@ def read_output(path: Path, problems: list[str], raw=None) -> tuple[object, dict
         raise file_error(f"{path}: not an output workbook of capacity plan (no sheet "
                          f"{', '.join(repr(s) for s in missing)})")
     tables = {name: read_table(raw, name, problems) for name in SHEETS}
+    tables.update({name: read_table(raw, name, problems) for name in OPTIONAL_SHEETS if name in raw.sheets})
     run = key_values(tables["run"])
     if "input_sha256" not in run or "input_file" not in run:
         raise file_error(f"{path}: the run sheet has no input_file / input_sha256; "

@@ -26,7 +26,7 @@ OBJ_TOL = 1e-6
 CHECKS_REL_TOL = 1e-3
 CHECKS_ABS_TOL = 1e-9
 #: the tables run_checks re-checks
-CHECKED_TABLES = ("summary", "plan", "work", "coverage", "contracts")
+CHECKED_TABLES = ("summary", "plan", "work", "coverage", "contracts", "risk")
 
 
 # ---- 1. read ----------------------------------------------------------------

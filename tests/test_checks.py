@@ -111,6 +111,7 @@ FAILING = {
     "check_regional_ramp": _edit_input("sources", "hire", "max_increase_per_week", 0.5),
     "check_non_anticipativity": _settings(reveal_week=8),
     "check_history": _edit_table("plan", "onboarded", lambda v: v - 1, unit="eho", region="north", week=1),
+    "check_tail": _edit_table("risk", "excess_over_var", lambda v: v + 1000, scenario="high"),
     "check_objective": _objective_edit,
 }
 

@@ -271,3 +271,16 @@ def test_bad_risk_settings_are_refused_with_their_cell(tmp_path, key, value, mes
     assert r.exit_code == 1, r.output
     assert message in r.output and "settings!B" in r.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_v2_4_warm_start_from_the_scenario_lps_reaches_the_same_risk_averse_optimum(seed, monkeypatch):
+    from capacity.model import warm_start as ws
+
+    inp = with_risk(synthetic(regions=4, weeks=10, scenarios=3, contracts=2, seed=seed, reveal_week=3), 0.5, 0.6)
+    plain = solve(build_model(inp))
+    monkeypatch.setattr(ws, "MIN_COLUMNS", 0)
+    warm = solve(build_model(inp))
+    assert "from the basis of" in warm.stats["solve_path"], warm.stats
+    assert warm.status == plain.status == "optimal"
+    assert warm.objective == pytest.approx(plain.objective, rel=1e-9, abs=1e-6)

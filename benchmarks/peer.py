@@ -37,8 +37,8 @@ def peer_solve(built, *, mip_gap: float = 1e-4, threads: int | None = None) -> d
     upper = mat.col_upper[mat.col_of]
     integer = mat.integer[mat.col_of]
     cost = np.zeros(len(lower))
-    for cols, co in mat.parts.values():
-        np.add.at(cost, core_of[cols], co)
+    for name, (cols, co) in mat.parts.items():   # each part at its weight in the objective (v2 section 4)
+        np.add.at(cost, core_of[cols], built.objective_weights.get(name, 1.0) * co)
 
     t0 = time.perf_counter()
     m = linopy.Model()

@@ -28,8 +28,26 @@ HERE = Path(__file__).resolve().parent
 NAMED = {"utla": HERE.parent / "inputs" / "england-2020-utla.xlsx"}
 
 
-def one(size: str, threads: int | None, time_limit: float | None, peer: bool) -> dict:
-    """Run in a child process: generate (or take the named input), plan, then the peer; figures as JSON."""
+def _with_settings(src: Path, dst: Path, **values) -> Path:
+    """A copy of workbook ``src`` with these settings' values (rows added when absent)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(src)
+    ws = wb["settings"]
+    left = dict(values)
+    for row in ws.iter_rows(min_row=2):
+        if row[0].value in left:
+            row[1].value = left.pop(row[0].value)
+    for k, v in left.items():
+        ws.append([k, v])
+    wb.save(dst)
+    return dst
+
+
+def one(size: str, threads: int | None, time_limit: float | None, peer: bool,
+        risk_weight: float | None = None) -> dict:
+    """Run in a child process: generate (or take the named input), plan, then the peer; figures as JSON.
+    ``risk_weight``: the instance planned with that settings risk_weight (v2 section 4, the CVaR rows)."""
     sys.path.insert(0, str(HERE))
     from generate import write_synthetic
 
@@ -46,6 +64,8 @@ def one(size: str, threads: int | None, time_limit: float | None, peer: bool) ->
             src = Path(tmp) / "in.xlsx"
             regions, weeks, scenarios = map(int, size.split("x"))
             write_synthetic(src, regions, weeks, scenarios)
+        if risk_weight is not None:
+            src = _with_settings(src, Path(tmp) / "in-risk.xlsx", risk_weight=risk_weight)
         gen_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         res = api.plan(src, out, threads=threads, time_limit=time_limit)
@@ -53,6 +73,8 @@ def one(size: str, threads: int | None, time_limit: float | None, peer: bool) ->
         stats = dict(res.built.stats) if res.built is not None else {}
         stats.update(getattr(res.solve, "stats", {}) or {})
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if risk_weight is not None:
+        size = f"{size} risk_weight {risk_weight:g}"
     rec = {"size": size, "status": res.status, "objective": getattr(res.solve, "objective", None),
            "generate_s": gen_s, **{k: res.timings.get(k) for k in ("read_s", "build_s", "solve_s", "tables_s",
                                                                    "write_s")},
@@ -86,10 +108,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--time-limit", type=float, default=None)
     ap.add_argument("--no-peer", action="store_true", help="do not run the peer route (linopy)")
+    ap.add_argument("--risk-weight", type=float, default=None,
+                    help="plan every instance with this settings risk_weight (the CVaR in the objective)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        print(json.dumps(one(a.child, a.threads, a.time_limit, not a.no_peer)))
+        print(json.dumps(one(a.child, a.threads, a.time_limit, not a.no_peer, a.risk_weight)))
         return
     cols = ["size", "status", "read_s", "build_s", "solve_s", "highs_s", "dual_s", "tables_s", "write_s", "total_s",
             "variables", "constraints", "nonzeros", "binaries", "peak_mib", "checks"]
@@ -105,6 +129,8 @@ def main() -> None:
             cmd += ["--time-limit", str(a.time_limit)]
         if a.no_peer:
             cmd += ["--no-peer"]
+        if a.risk_weight is not None:
+            cmd += ["--risk-weight", str(a.risk_weight)]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ)
         if proc.returncode != 0:
             print(f"| {size} | failed: {proc.stderr.strip().splitlines()[-1:]} |")

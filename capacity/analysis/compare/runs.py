@@ -42,7 +42,7 @@ class Job:
 
 def run_job(job: Job) -> dict:
     """Build, solve and measure one run; never raises (a failure is a record)."""
-    from capacity.model import build_model, first_stage_values
+    from capacity.model import build_model, first_stage_values, risk
     from capacity.model.solve import solve
 
     t0 = time.perf_counter()
@@ -52,10 +52,13 @@ def run_job(job: Job) -> dict:
         built = build_model(job.inputs, fixed=job.fixed)
         _free_levels(built, job.free_level)
         res = solve(built, mip_gap=job.mip_gap, threads=1, duals=False, _explain=job.explain)
-        rec.update(status=res.status, termination=res.termination, objective=res.objective, gap=res.gap,
-                   parts=dict(res.objective_parts),
+        rec.update(status=res.status, termination=res.termination, objective=expected_cost(job.inputs, res),
+                   gap=res.gap, parts=dict(res.objective_parts), risk_weight=risk.weight(job.inputs),
+                   risk_alpha=risk.alpha(job.inputs),
                    stats={k: res.stats.get(k) for k in ("variables", "constraints", "nonzeros", "binaries",
                                                         "solve_s", "solver_version")})
+        if rec["risk_weight"] > 0:   # the optimum is (1 - lambda) E + lambda CVaR; "objective" stays E
+            rec["risk_objective"] = res.objective
         if res.status == "infeasible":
             fams = ", ".join(res.infeasible_families or [])
             rec["message"] = "infeasible" + (f"; constraint families involved: {fams}" if fams else "")
@@ -72,6 +75,17 @@ def run_job(job: Job) -> dict:
         rec.update(status="error", message=f"{type(exc).__name__}: {exc}")
     rec["seconds"] = time.perf_counter() - t0
     return rec
+
+
+def expected_cost(inputs: Inputs, res):
+    """The run's expected cost, the figure every comparison, saving and break-even uses: the solver's
+    optimum when ``settings.risk_weight`` is 0 (version 1, exactly as solved), else the sum of the
+    objective's expected parts (the optimum is then (1 - lambda) E + lambda CVaR, v2 section 4)."""
+    from capacity.model import risk
+
+    if res.objective is None or risk.weight(inputs) == 0 or not res.objective_parts:
+        return res.objective
+    return float(sum(res.objective_parts.values()))
 
 
 def _free_levels(built, contracts) -> None:
@@ -103,7 +117,11 @@ def paid_fte_weeks(inputs: Inputs, values: dict) -> dict:
 
 
 def measures(inputs: Inputs, built, res, alpha: float) -> dict:
-    """Expected cost parts, scenario costs, worst, CVaR, completion, contracts."""
+    """Expected cost parts, scenario costs, worst, CVaR (at ``alpha``, and at the input's own
+    ``cvar_alpha`` with its value at risk: ``model_cvar``, ``value_at_risk``), completion, contracts.
+    ``scenario_check``: |probability-weighted scenario totals - expected cost|; ``risk_check``, when
+    risk_weight > 0: |(1 - lambda) E + lambda model_cvar - the solver's optimum|."""
+    from capacity.model import risk
     from capacity.output.results import tabulate
 
     tables = tabulate(inputs, built, res)
@@ -111,11 +129,19 @@ def measures(inputs: Inputs, built, res, alpha: float) -> dict:
     worst = int(np.argmax(sc["total"].to_numpy())) if len(sc) else None
     summary = dict(zip(tables.summary["key"], tables.summary["value"]))
     con = tables.contracts
+    expected = float((sc["total"] * sc["probability"]).sum())
+    var, own = risk.var_cvar(sc["total"], sc["probability"], risk.alpha(inputs))
+    lam = risk.weight(inputs)
+    checks = {"scenario_check": abs(expected - float(expected_cost(inputs, res)))}
+    if lam > 0:
+        checks["risk_check"] = abs((1 - lam) * expected + lam * own - float(res.objective))
     return {
         "scenario_costs": sc.to_dict("records"),
         "worst": float(sc["total"].iloc[worst]) if worst is not None else None,
         "worst_scenario": sc["scenario"].iloc[worst] if worst is not None else None,
         "cvar": cvar(sc["total"], sc["probability"], alpha),
+        "model_cvar": own,
+        "value_at_risk": var,
         "completion_share": float(summary["expected_completion_share"]),
         "contracts": [{"contract": r.contract, "signed": bool(r.signed), "committed_fte": float(r.committed_fte),
                        "utilisation": None if pd.isna(r.expected_utilisation) else float(r.expected_utilisation),
@@ -123,7 +149,7 @@ def measures(inputs: Inputs, built, res, alpha: float) -> dict:
                        "paid_fte_weeks": float(r.expected_paid_hours) / inputs.settings.hours_per_fte_week,
                        "used_fte_weeks": float(r.expected_task_hours) / inputs.settings.productive_hours}
                       for r in con.itertuples(index=False)],
-        "scenario_check": abs(float((sc["total"] * sc["probability"]).sum()) - float(res.objective)),
+        **checks,
     }
 
 

@@ -204,8 +204,10 @@ def _summary_text(res) -> str:
 @click.option("--break-even/--no-break-even", "break_even", default=True, show_default=True,
               help="Find, by re-solving, each variant's break-even price (the contract price at which it costs "
                    "what the base costs).")
-@click.option("--cvar", type=click.FloatRange(0, 1, max_open=True), default=0.9, show_default=True,
-              help="Level of the CVaR of scenario costs.")
+@click.option("--cvar", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Level of the CVaR of scenario costs in sheet comparison and the measures (default: the "
+                   "input's settings cvar_alpha, 0.9 when it has none). Sheet frontier always uses each run's "
+                   "own cvar_alpha.")
 @click.option("--workers", type=click.IntRange(min=1), help="Parallel solves (default: one per core).")
 @click.option("--scheduler", metavar="tcp://HOST:PORT", help="Run the solves on an existing Dask cluster.")
 @click.pass_context

@@ -12,7 +12,8 @@ still applies):
 
 - ``base`` (the stochastic optimum RP) and every variant, with measures:
   expected cost and its parts, the cost in each scenario, the worst scenario
-  cost, CVaR at ``--cvar`` of the scenario costs, the expected completion
+  cost, CVaR at ``--cvar`` (default: the base's ``settings.cvar_alpha``) of the scenario costs, the expected
+  completion
   share, each contract's expected utilisation and the first stage (contracts
   signed, committed levels);
 - ``ws:<scenario>``: each scenario alone (probability 1), for WS = sum of
@@ -33,6 +34,9 @@ still applies):
   and ``optimum level:<c>`` (the committed level the model would choose; for a
   pre-arranged start, found first by a ``level:<c>`` run with the committed
   level free, then written as committed_fte and solved as a variant);
+- runs that differ from the base in ``settings.risk_weight`` or ``cvar_alpha`` (v2 section 4): their
+  ``objective`` is still the expected cost (the risk-adjusted optimum is ``risk_objective``), and
+  sheet ``frontier`` (:mod:`.frontier`) sets expected cost against CVaR, each at its own level;
 - ``break_even:<row>:<n>``: the re-solves of each variant's break-even price
   search (:mod:`.negotiation`), run through the same pool as they are needed.
 
@@ -73,6 +77,7 @@ from capacity.io.inputs import Inputs
 
 from .common import OK, SHOWN_ERRORS, CompareResult, Progress, quiet
 from .execute import run_jobs
+from .frontier import frontier_table
 from .negotiation import (NOTES, BreakEven, break_even_runs_table, contract_use_table, negotiation_table,
                           varied_contract)
 from .runs import Job, cvar, eev_job, measures, run_job, scenario_costs, stochastic_jobs
@@ -107,7 +112,7 @@ def compare(
     *,
     vary: list[str] | tuple = (),
     variants: str | Path | None = None,
-    cvar: float = 0.9,
+    cvar: float | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress = quiet,
@@ -128,6 +133,9 @@ def compare(
     ``builtin``: the ``not signed`` and ``optimum level`` variants of every signed
     contract; ``break_even``: the break-even price of every variant that varies one
     contract (the command line does all of these unless told not to).
+    ``cvar``: the level of the CVaR in sheet comparison and the measures; None: the base input's
+    ``settings.cvar_alpha`` (0.9 when it has none). The frontier (sheet ``frontier``, :mod:`.frontier`)
+    always takes each run's own ``cvar_alpha``, the level its plan was made for.
     """
     started = dt.datetime.now().astimezone()
     timings: dict[str, float] = {}
@@ -135,6 +143,13 @@ def compare(
     input_path, output, raw, base, warnings, asked, from_file = _open(input_path, output, list(vary or []),
                                                                       variants, progress)
     timings["read_s"] = time.perf_counter() - t0
+    alpha_from = "--cvar"
+    if cvar is None:
+        from capacity.model import risk
+
+        cvar = risk.alpha(base)
+        alpha_from = ("the input's settings cvar_alpha" if getattr(base.settings, "cvar_alpha", None) is not None
+                      else "the default, 0.9")
     t0 = time.perf_counter()
     plan = _variant_jobs(raw, base, asked, from_file, cvar, flex=flex, stochastic=stochastic,
                          builtin=builtin, progress=progress)
@@ -148,7 +163,7 @@ def compare(
         status = plan.meta.get(key, {}).get("error_status", "invalid")
         records[key] = {"key": key, "status": status, "objective": None, "message": text}
     run_info = _run_sheet(base, records.get("base", {}), started, command_line, timings, executor, n_workers,
-                          *_processes_and_cpu(records), cvar, records)
+                          *_processes_and_cpu(records), cvar, records, alpha_from)
     res = _result(base, plan, records, run_info, warnings, cvar, follow.searches)
     _write(res, output, base.settings.currency, cvar, progress)
     return res
@@ -190,6 +205,8 @@ def _variant_jobs(raw, base: Inputs, asked: list, from_file: list, alpha: float,
     file, the experiments sheet, built-in, flexibility) as jobs."""
     from capacity.analysis import variants as V
 
+    from . import frontier as F
+
     variants = list(asked)
     taken = {"base"} | {v.name for v in variants}
     for extra in (from_file, V.experiment_variants(raw)):
@@ -209,11 +226,14 @@ def _variant_jobs(raw, base: Inputs, asked: list, from_file: list, alpha: float,
         kind = KINDS[v.origin]
         key = v.name if v.origin == "flex" else f"{'builtin' if kind == 'builtin' else 'variant'}:{v.name}"
         plan.rows.append({"name": v.name, "kind": kind, "key": key, "edits": V.full_label(v.edits)})
+        risk_edit = F.edits_risk(v.edits)
         if v.origin == "flex" and v.name == f"flex:{V.FLEX_ALL}":
             c, why = None, "the variant edits every contract: no single price to vary"
         else:
             c, why = varied_contract(v.edits, base, v.contract)
-        plan.meta[key] = {"contract": c, "contract_reason": why, "error_status": v.error_status}
+        plan.meta[key] = {"contract": c, "contract_reason": why, "error_status": v.error_status,
+                          "risk_edit": risk_edit, "risk_only": risk_edit and all(
+                              e.sheet == "settings" and str(e.id) in F.RISK_KEYS for e in v.edits)}
         if v.deferred and not v.error:   # optimum level: first the solve with the level free
             lkey = f"level:{v.contract}"
             plan.deferred[lkey] = (v, key)
@@ -346,8 +366,10 @@ def _result(base: Inputs, plan: _Plan, records: dict, run_info: pd.DataFrame, wa
                         message="\n".join(lines + sp_notes),
                         negotiation=negotiation_table(plan.rows, records, plan.meta, searches, base),
                         contract_use=contract_use_table(plan.rows, records, plan.meta, base),
-                        break_even_runs=break_even_runs_table(plan.rows, searches), notes=dict(NOTES))
-    res.summary_text = _summary_text(comparison, meas, base.settings.currency, alpha, res.negotiation)
+                        break_even_runs=break_even_runs_table(plan.rows, searches), notes=dict(NOTES),
+                        frontier=frontier_table(plan.rows, records, plan.meta))
+    res.summary_text = _summary_text(comparison, meas, base.settings.currency, alpha, res.negotiation,
+                                     res.frontier)
     return res
 
 

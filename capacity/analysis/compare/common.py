@@ -33,6 +33,7 @@ class CompareResult:
     contract_use: pd.DataFrame | None = None     # per run and contract: cost against FTE-weeks paid and used
     break_even_runs: pd.DataFrame | None = None  # every re-solve of every break-even search
     notes: dict = field(default_factory=dict)    # measure/column -> a plain note (negotiation.NOTES)
+    frontier: pd.DataFrame | None = None         # expected cost against CVaR per risk weight (frontier.py)
 
     def negotiation_row(self, variant: str) -> dict:
         n = self.negotiation

@@ -257,3 +257,44 @@ TABLE_NOTES = {
     "value_read": "The value the validated variant holds for the cell (confirms the edit took).",
     "note": "Why the edit is made (built-in and flexibility variants).",
 }
+
+
+# ------------------------------------------------------------------ the frontier sheet
+#: The frontier sheet's columns (capacity.analysis.compare.frontier.COLUMNS), left to right.
+FRONTIER: tuple[Column, ...] = (
+    _col("variant", "Variant", None, "The run, as in sheet comparison (base: the input as it is)."),
+    _col("risk_weight", "Risk weight (0 to 1)", "number",
+         "settings risk_weight of the run: what its plan minimises, (1 - weight) x expected cost + weight x CVaR: "
+         "0 = the expected cost alone (the plain plan), 1 = the CVaR alone."),
+    _col("cvar_alpha", "CVaR level", "share",
+         "settings cvar_alpha of the run: its CVaR is the average cost over the worst (1 - level) of probability. "
+         "The level the plan was made for, not --cvar."),
+    _col("expected_cost", "Expected cost ({cur})", "money",
+         "The cost to expect, averaged over the scenarios by their probabilities (cash plus the notional value of "
+         "work left undone), as in sheet comparison."),
+    _col("cvar", "CVaR at its level ({cur})", "money",
+         "The average cost over the worst (1 - level) of probability: the bad outcomes this plan protects against "
+         "(from its scenario costs, sheet scenario_costs)."),
+    _col("worst_scenario", "Worst scenario", None, "The scenario in which this plan costs the most."),
+    _col("worst_scenario_cost", "Worst scenario cost ({cur})", "money",
+         "The plan's total cost (cash and lost value) in its worst scenario."),
+    _col("extra_expected_cost", "Extra expected cost vs weight 0 ({cur})", "money",
+         "What the protection costs: this plan's expected cost minus the risk weight 0 plan's (sheet note: which run that is)."),
+    _col("cvar_reduction", "CVaR removed vs weight 0 ({cur})", "money",
+         "The risk weight 0 plan's CVaR (at this row's level) minus this plan's: how much less the bad outcomes "
+         "cost (positive: less exposed)."),
+    _col("cost_per_cvar_removed", "Expected {cur} paid per {cur} of CVaR removed", "number",
+         "Extra expected cost / CVaR removed: the average price of each unit of protection (blank when no CVaR "
+         "is removed)."),
+    _col("risk_objective", "Risk-adjusted cost minimised ({cur})", "money",
+         "(1 - weight) x expected cost + weight x CVaR: the optimum the solver found for this plan's objective; "
+         "the expected cost at risk weight 0."),
+)
+FRONTIER_BY_NAME = {c.name: c for c in FRONTIER}
+_FRONTIER_PATTERNS = [(col, _pattern(col)) for col in FRONTIER]
+
+
+def name_of_frontier_header(header: str) -> str | None:
+    """The column name of a frontier header; None when it is not one of :data:`FRONTIER`."""
+    text = str(header).strip()
+    return next((col.name for col, rx in _FRONTIER_PATTERNS if rx.match(text)), None)

@@ -162,7 +162,7 @@ def _cvar_reading(base: Inputs, base_rec: dict, alpha: float) -> str:
 
 
 def _run_sheet(base: Inputs, base_rec: dict, started, command_line, timings, executor, n_workers, processes,
-               cpu_s, alpha, records) -> pd.DataFrame:
+               cpu_s, alpha, records, alpha_from: str = "--cvar") -> pd.DataFrame:
     from capacity.output.provenance import provenance_rows
 
     stats = base_rec.get("stats") or {}
@@ -175,6 +175,7 @@ def _run_sheet(base: Inputs, base_rec: dict, started, command_line, timings, exe
         ("runs_not_solved", sum(1 for r in records.values() if r.get("status") not in OK)),
         ("mip_gap_requested", 0.0),
         ("cvar_alpha", alpha),
+        ("cvar_alpha_from", alpha_from),
     ]
     rows += [
         ("seconds_read", round(timings.get("read_s", math.nan), 3)),
@@ -194,7 +195,7 @@ def _run_sheet(base: Inputs, base_rec: dict, started, command_line, timings, exe
 
 # ============================================================ output
 def _summary_text(comp: pd.DataFrame, meas: pd.DataFrame, currency: str, alpha: float,
-                  negotiation: pd.DataFrame | None = None) -> str:
+                  negotiation: pd.DataFrame | None = None, frontier: pd.DataFrame | None = None) -> str:
     def money(x):
         if x is None or (isinstance(x, float) and math.isnan(x)):
             return "-"
@@ -244,4 +245,30 @@ def _summary_text(comp: pd.DataFrame, meas: pd.DataFrame, currency: str, alpha: 
                                        + [str(v).rjust(wd) for v, wd in zip(row[1:], widths[1:])]))
                 if i == 0:
                     lines.append("  ".join("-" * wd for wd in widths))
+    if frontier is not None and len(frontier):
+        lines += ["", _frontier_text(frontier, money)]
+    return "\n".join(lines)
+
+
+def _frontier_text(f: pd.DataFrame, money) -> str:
+    """The frontier as a short table for the terminal (sheet frontier has it in full)."""
+    from . import glossary as G
+
+    ref = f.attrs.get("reference")
+    head = ("variant", "risk weight", "CVaR level", "expected cost", "CVaR", "worst scenario", "extra expected", "CVaR removed",
+            "per 1 removed")
+    body = []
+    for r in f.itertuples(index=False):
+        ratio = "-" if r.cost_per_cvar_removed is None or pd.isna(r.cost_per_cvar_removed) else \
+            f"{r.cost_per_cvar_removed:,.2f}"
+        body.append((r.variant, f"{r.risk_weight:g}", G.alpha_text(r.cvar_alpha), money(r.expected_cost), money(r.cvar),
+                     f"{r.worst_scenario} {money(r.worst_scenario_cost)}", money(r.extra_expected_cost),
+                     money(r.cvar_reduction), ratio))
+    widths = [max(len(str(x[i])) for x in [head] + body) for i in range(len(head))]
+    lines = ["frontier (sheet frontier): expected cost against CVaR, each plan's CVaR at its own level; "
+             + (f"differences against '{ref}' (risk weight 0)" if ref is not None else "no risk weight 0 run")]
+    for i, row in enumerate([head] + body):
+        lines.append("  ".join([str(row[0]).ljust(widths[0])] + [str(v).rjust(w) for v, w in zip(row[1:], widths[1:])]))
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -433,6 +433,8 @@ def _where_section() -> list:
                    "found by re-solving, and the cost per FTE-week of work actually done against the price paid."),
             bullet("measures: EVPI, VSS, the flexibility values and the other measures, each with a plain note; "
                    "charts of cost, saving and utilisation by variant below the table."),
+            bullet("frontier (when some run changes settings risk_weight or cvar_alpha): expected cost against "
+                   "CVaR, one row and one point of its chart per risk weight, with what the protection costs."),
             bullet("scenario_costs: each run's cost in each scenario; contract_use: each contract in each run; "
                    "break_even_runs: every re-solve of the break-even searches; inputs_changed: every input cell "
                    "each variant edits (cell, old and new value); run: provenance."),
@@ -471,6 +473,8 @@ def read_me_first_blocks(res: CompareResult, currency: str, alpha: float) -> lis
     blocks += _not_run_section(res, rows) + [blank()]
     z = _zero_flex_section(res, rows, money)
     blocks += z + ([blank()] if z else [])
+    risk = _risk_section(res, money, currency)
+    blocks += risk + ([blank()] if risk else [])
     blocks += _uncertainty_section(res, best, money, alpha, rows) + [blank()]
     blocks += _where_section() + [blank()]
     blocks += _glossary_section(res.comparison, currency, alpha)
@@ -558,6 +562,61 @@ def _charts(res: CompareResult, currency: str) -> list:
     return charts
 
 
+def frontier_sheet(res: CompareResult, currency: str):
+    """Sheet frontier for people: headers in words with units (glossary.FRONTIER), each with a note,
+    and the reading in words as its A1 note (None without a frontier)."""
+    from capacity.output.report import SheetSpec
+
+    from . import frontier as F
+
+    f = res.frontier
+    if f is None or not len(f):
+        return None
+    data, formats, notes = {}, {}, {}
+    for name in F.COLUMNS:
+        col = G.FRONTIER_BY_NAME[name]
+        head = G.header_of(col, currency, 0.9)
+        values = f[name]
+        if col.fmt is None:
+            values = values.map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else v)
+        data[head] = values.to_numpy()
+        if col.fmt:
+            formats[head] = col.fmt
+        notes[head] = col.note
+    return SheetSpec(F.SHEET, pd.DataFrame(data), formats, freeze_cols=1, header_notes=notes,
+                     note=F.reading(f, currency))
+
+
+def _risk_section(res: CompareResult, money: Money, currency: str) -> list:
+    """read_me_first: the frontier in sentences (empty without one)."""
+    from capacity.output.report_blocks import bullet, heading, text
+
+    from . import frontier as F
+
+    f = res.frontier
+    if f is None or not len(f):
+        return []
+    out = [heading("Risk: what protection against a bad scenario costs (sheet frontier)"),
+           text(F.reading(f, currency).replace(" The chart below", " The chart in sheet frontier"))]
+    for r in f.itertuples(index=False):
+        bits = [f"Risk weight {r.risk_weight:g} ({r.variant}): expected cost {money(r.expected_cost)}, CVaR "
+                f"{G.alpha_text(r.cvar_alpha)} {money(r.cvar)}, worst scenario {r.worst_scenario} at "
+                f"{money(r.worst_scenario_cost)}"]
+        same = (_is_num(r.extra_expected_cost) and abs(r.extra_expected_cost) <= F.min_reduction(r.cvar)
+                and abs(r.cvar_reduction) <= F.min_reduction(r.cvar))
+        if r.variant == f.attrs.get("reference"):
+            pass
+        elif same:
+            bits.append(f"the same figures as '{f.attrs.get('reference')}'")
+        elif _is_num(r.extra_expected_cost):
+            ratio = (f"; {money.price(r.cost_per_cvar_removed)} of expected cost per {money.cur} of CVaR removed"
+                     if _is_num(r.cost_per_cvar_removed) else "; no CVaR removed")
+            bits.append(f"{money(r.extra_expected_cost)} more expected cost for {money(r.cvar_reduction)} less "
+                        f"CVaR{ratio}")
+        out.append(bullet("; ".join(bits) + "."))
+    return out
+
+
 def write_compare_workbook(path, res: CompareResult, currency: str, alpha: float) -> None:
     """The compare workbook (see the module doc)."""
     from capacity.output.report import SheetSpec, write_report
@@ -572,6 +631,9 @@ def write_compare_workbook(path, res: CompareResult, currency: str, alpha: float
               "flex:<contract> (the base with that contract's lock-in removed). Business figures first; the cost "
               f"parts, the full edits and the solver's figures at the right. CVaR at {alpha:g}. Every solve "
               "exact (MIP gap 0). Each header has a comment saying what the column means."))]
+    front = frontier_sheet(res, currency)
+    if front is not None:
+        sheets.append(front)
     if res.negotiation is not None:
         neg = res.negotiation[[c for c in NEGOTIATION_ORDER if c in res.negotiation.columns]
                               + [c for c in res.negotiation.columns if c not in NEGOTIATION_ORDER]]
@@ -591,3 +653,7 @@ def write_compare_workbook(path, res: CompareResult, currency: str, alpha: float
                         "these edits.", res, currency))
     sheets.append(SheetSpec("run", res.run_info, note="Provenance of this run."))
     write_report(path, sheets, charts=_charts(res, currency), currency=currency)
+    if front is not None:
+        from . import frontier as F
+
+        F.add_chart(path, F.SHEET, F.scatter_chart(res.frontier, currency), f"A{len(res.frontier) + 4}")

@@ -1,0 +1,355 @@
+"""The risk frontier of a comparison (v2.md section 4): expected cost against CVaR, one point per plan.
+
+``capacity compare IN --vary settings:risk_weight=0,0.25,0.5,0.75,1`` solves one plan per risk
+weight lambda; each minimises ``(1 - lambda) E[cost] + lambda CVaR_alpha(cost)`` at its own
+``settings.cvar_alpha``. Sheet ``frontier`` (written whenever some run differs from the base in
+``risk_weight`` or ``cvar_alpha``) has one row per such run and the base, sorted by risk weight:
+
+- the risk weight and the CVaR level of the run (its own settings, the level its plan was made
+  for: not ``--cvar``, which sets the comparison sheet's CVaR column);
+- its expected cost (the record's ``objective``: always the expected cost, see
+  :func:`capacity.analysis.compare.runs.expected_cost`), its CVaR at its own level
+  (:func:`capacity.model.risk.var_cvar` of its scenario costs), its worst scenario and that cost;
+- against the *reference*, the risk-neutral plan (risk weight 0: the base when it has weight 0,
+  else the first weight-0 row; :func:`reference_index`): the extra expected cost (what the
+  protection costs), the CVaR removed (the reference's CVaR taken at this row's level, minus this
+  row's) and their ratio, the expected cost paid per unit of CVaR removed (blank when less than
+  :data:`MIN_REDUCTION` is removed);
+- the cost the plan minimised, ``(1 - lambda) E + lambda CVaR`` (the solver's optimum).
+
+The chart (:func:`add_chart`) is a native scatter chart (points joined in order of risk weight,
+each labelled with its weight) drawn from the sheet's own cells; XlsxWriter, which writes the
+workbook, has no scatter kind in :mod:`capacity.output.report`, so the chart is built with
+openpyxl's chart classes and added to the written file member by member (every other member copied
+as it is, as :func:`capacity.output.provenance.record_write_seconds` does).
+
+``capacity audit`` re-checks every figure from sheet ``scenario_costs``
+(:mod:`capacity.analysis.audit.compare_audit`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from capacity.io.inputs import Inputs
+
+from . import glossary as G
+from .common import OK
+
+SHEET = "frontier"
+#: Settings whose edit puts a variant on the frontier.
+RISK_KEYS = ("risk_weight", "cvar_alpha")
+#: Less CVaR removed than this (currency units, or this share of the reference's CVaR, whichever is
+#: larger) counts as none removed: the ratio is left blank (solver tolerances, not protection).
+MIN_REDUCTION = 1.0
+MIN_REDUCTION_REL = 1e-6
+#: Columns of the frontier, left to right (their headers, formats and notes: glossary.FRONTIER).
+COLUMNS = ("variant", "risk_weight", "cvar_alpha", "expected_cost", "cvar", "worst_scenario",
+           "worst_scenario_cost", "extra_expected_cost", "cvar_reduction", "cost_per_cvar_removed",
+           "risk_objective")
+
+
+def risk_of(inputs: Inputs | None) -> tuple[float, float]:
+    """(risk weight, CVaR level) of an input: its settings, 0 and 0.9 when absent."""
+    from capacity.model import risk
+
+    return risk.weight(inputs), risk.alpha(inputs)
+
+
+def edits_risk(edits) -> bool:
+    """Whether a variant's edits set ``settings.risk_weight`` or ``settings.cvar_alpha``."""
+    return any(e.sheet == "settings" and str(e.id) in RISK_KEYS for e in edits or ())
+
+
+def min_reduction(reference_cvar: float) -> float:
+    return max(MIN_REDUCTION, MIN_REDUCTION_REL * abs(reference_cvar))
+
+
+def reference_index(weights: list[float], names: list[str]) -> int | None:
+    """The row the differences are taken against: the base if its risk weight is 0, else the first
+    row (in the order given) with risk weight 0; None without one."""
+    zero = [i for i, w in enumerate(weights) if w == 0]
+    if not zero:
+        return None
+    base = [i for i in zero if names[i] == "base"]
+    return base[0] if base else zero[0]
+
+
+def differences(e: float, cvar: float, e_ref: float, cvar_ref_here: float) -> tuple[float, float, float | None]:
+    """(extra expected cost, CVaR removed, expected cost per unit of CVaR removed) against the
+    reference, whose CVaR ``cvar_ref_here`` is taken at this row's level."""
+    extra, removed = e - e_ref, cvar_ref_here - cvar
+    ratio = extra / removed if removed > min_reduction(cvar_ref_here) else None
+    return extra, removed, ratio
+
+
+def on_frontier(rows: list[dict], records: dict, meta: dict) -> list[dict]:
+    """The comparison rows of the frontier (the base first, then in table order): the base and every
+    solved run whose risk weight or CVaR level differs from the base's, or whose edits set one;
+    empty when none differs."""
+    base = records.get("base", {})
+    if base.get("status") not in OK:
+        return []
+    key0 = (base.get("risk_weight", 0.0), base.get("risk_alpha", 0.9))
+    chosen, differ = [rows[0]], False
+    for row in rows[1:]:
+        rec = records.get(row["key"], {})
+        if rec.get("status") not in OK or "risk_weight" not in rec or rec.get("kind") not in (
+                "variant", "experiment", "variants_file"):
+            continue
+        other = (rec["risk_weight"], rec["risk_alpha"]) != key0
+        differ = differ or other
+        if other or meta.get(row["key"], {}).get("risk_edit"):
+            chosen.append(row)
+    return chosen if differ else []
+
+
+def frontier_table(rows: list[dict], records: dict, meta: dict) -> pd.DataFrame | None:
+    """The frontier (see the module doc), or None when no run differs from the base in risk."""
+    from capacity.model.risk import var_cvar
+
+    chosen = on_frontier(rows, records, meta)
+    if not chosen:
+        return None
+    recs = [records[r["key"]] for r in chosen]
+    order = sorted(range(len(chosen)), key=lambda i: (recs[i]["risk_weight"], recs[i]["risk_alpha"], i))
+    chosen, recs = [chosen[i] for i in order], [recs[i] for i in order]
+    names = [r["name"] for r in chosen]
+    ref = reference_index([r["risk_weight"] for r in recs], names)
+    out = []
+    for row, rec in zip(chosen, recs):
+        lam, a = rec["risk_weight"], rec["risk_alpha"]
+        e = float(rec["objective"])
+        cv = float(rec["model_cvar"])
+        r = {"variant": row["name"], "risk_weight": lam, "cvar_alpha": a, "expected_cost": e, "cvar": cv,
+             "worst_scenario": rec.get("worst_scenario"), "worst_scenario_cost": rec.get("worst"),
+             "extra_expected_cost": None, "cvar_reduction": None, "cost_per_cvar_removed": None,
+             "risk_objective": float(rec["risk_objective"]) if lam > 0 else e}
+        if ref is not None:
+            rr = recs[ref]
+            sc = pd.DataFrame(rr["scenario_costs"])
+            _, ref_here = var_cvar(sc["total"], sc["probability"], a)
+            r["extra_expected_cost"], r["cvar_reduction"], r["cost_per_cvar_removed"] = differences(
+                e, cv, float(rr["objective"]), ref_here)
+        out.append(r)
+    df = pd.DataFrame(out, columns=list(COLUMNS))
+    for c in ("extra_expected_cost", "cvar_reduction", "cost_per_cvar_removed"):
+        df[c] = df[c].astype(object)
+    df.attrs["reference"] = names[ref] if ref is not None else None
+    df.attrs["other_edits"] = [r["name"] for r in chosen if r["name"] != "base"
+                               and not meta.get(r["key"], {}).get("risk_only", True)]
+    return df
+
+
+# ============================================================ in words
+def reading(frontier: pd.DataFrame, currency: str) -> str:
+    """How to read the sheet, in words (its A1 note, and read_me_first's risk section)."""
+    cur = G.currency_text(currency)
+    ref = frontier.attrs.get("reference")
+    levels = sorted(set(float(a) for a in frontier["cvar_alpha"]))
+    level = (f"at the level each plan was made for ({', '.join(G.alpha_text(a) for a in levels)}; settings "
+             "cvar_alpha)" if len(levels) > 1 else
+             f"at {G.alpha_text(levels[0])} (settings cvar_alpha, the level the plans were made for): the average "
+             f"cost over the worst {G.tail_text(levels[0])} of probability")
+    text = (f"What protection against a bad scenario costs. Each row is one plan. Its risk weight says what the "
+            "plan minimises: at 0 the expected cost alone (the plain plan), at 1 the CVaR alone, in between "
+            f"(1 - weight) x expected cost + weight x CVaR. CVaR is {level}; the comparison sheet's CVaR column "
+            "is at --cvar instead. Down the table, each plan pays more on average (extra expected cost) to cost "
+            "less when demand turns out badly (CVaR removed); the last column divides one by the other: the "
+            f"expected {cur} paid per {cur} of CVaR removed. A low ratio is cheap protection; where it climbs, more "
+            "protection is dear.")
+    if ref is not None:
+        text += (f" Differences are against '{ref}' (risk weight 0), its CVaR taken at each row's level.")
+    else:
+        text += " No run has risk weight 0, so no difference is given."
+    others = frontier.attrs.get("other_edits") or []
+    if others:
+        text += (f" {', '.join(others)} also change{'s' if len(others) == 1 else ''} other input cells (column "
+                 "Edits of sheet comparison): their differences include those changes.")
+    text += (" The chart below plots expected cost against CVaR, one point per plan, joined in order of risk "
+             "weight.")
+    return text
+
+
+# ============================================================ the chart
+def _nice(lo: float, hi: float) -> tuple[float, float, float]:
+    """Axis bounds around [lo, hi] with a margin, and a round major unit (about 5 steps)."""
+    span = hi - lo
+    if span <= 0:
+        span = max(abs(hi) * 0.02, 1.0)
+    raw = span / 4
+    mag = 10 ** math.floor(math.log10(raw))
+    unit = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    return math.floor((lo - 0.2 * span) / unit) * unit, math.ceil((hi + 0.2 * span) / unit) * unit, unit
+
+
+def scatter_chart(frontier: pd.DataFrame, currency: str, sheet: str = SHEET):
+    """The frontier as an openpyxl ScatterChart over the sheet's cells (row 1 the header): expected
+    cost (y) against CVaR (x), one series through every point in order of risk weight, and per
+    distinct point an unlined series labelled with its risk weight."""
+    from openpyxl.chart import Reference, ScatterChart, Series
+    from openpyxl.chart.label import DataLabelList
+    from openpyxl.chart.layout import Layout, ManualLayout
+    from openpyxl.chart.marker import Marker
+    from openpyxl.chart.series import SeriesLabel
+    from openpyxl.chart.shapes import GraphicalProperties
+    from openpyxl.chart.axis import ChartLines
+    from openpyxl.chart.data_source import NumFmt
+    from openpyxl.drawing.line import LineProperties
+
+    from capacity.output.report_cells import money_format
+
+    cur = G.currency_text(currency)
+    col = {c: i + 1 for i, c in enumerate(COLUMNS)}
+    n = len(frontier)
+    x = frontier["cvar"].astype(float)
+    y = frontier["expected_cost"].astype(float)
+    millions = max(x.abs().max(), y.abs().max()) >= 10e6
+    money = money_format(currency)
+    fmt = (money.replace("#,##0", '#,##0.0,,"m"', 1) if "#,##0" in money else money) if millions else money
+    unit_words = f"{cur}m" if millions else cur
+    levels = sorted(set(float(a) for a in frontier["cvar_alpha"]))
+    at = (f"{G.alpha_text(levels[0])}, {unit_words}: the average cost over the worst {G.tail_text(levels[0])} of "
+          "probability" if len(levels) == 1 else f"at each plan's own level, {unit_words}: the average cost of its "
+          "worst outcomes")
+
+    ch = ScatterChart()
+    ch.scatterStyle = "lineMarker"
+    ch.title = "Risk frontier: expected cost against CVaR, one point per risk weight"
+    ch.x_axis.title = f"CVaR {at}"
+    ch.y_axis.title = f"Expected cost, {unit_words}"
+    for ax, vals in ((ch.x_axis, x), (ch.y_axis, y)):
+        lo, hi, unit = _nice(float(vals.min()), float(vals.max()))
+        ax.scaling.min, ax.scaling.max, ax.majorUnit = lo, hi, unit
+        ax.number_format = NumFmt(formatCode=fmt, sourceLinked=False)
+        ax.majorGridlines = ChartLines()   # both axes: a grid to read the points off
+        ax.delete = False
+    ch.legend = None
+    ch.width, ch.height = 24.0, 13.0
+    ch.layout = Layout(manualLayout=ManualLayout(x=0.1, y=0.1, w=0.85, h=0.7))
+
+    xs = Reference(range_string=f"'{sheet}'!${_letter(col['cvar'])}$2:${_letter(col['cvar'])}${n + 1}")
+    ys = Reference(range_string=f"'{sheet}'!${_letter(col['expected_cost'])}$2:"
+                                f"${_letter(col['expected_cost'])}${n + 1}")
+    line = Series(ys, xs, title="frontier")
+    line.marker = Marker(symbol="circle", size=8)
+    line.smooth = False
+    line.graphicalProperties = GraphicalProperties(ln=LineProperties(w=28575))
+    ch.series.append(line)
+    seen = set()
+    for i in range(n):
+        point = (round(float(x.iat[i]), 2), round(float(y.iat[i]), 2))
+        if point in seen:
+            continue
+        seen.add(point)
+        r = i + 2
+        label = f"weight {frontier['risk_weight'].iat[i]:g}" + (
+            f", CVaR {G.alpha_text(float(frontier['cvar_alpha'].iat[i]))}" if len(levels) > 1 else "")
+        s = Series(Reference(range_string=f"'{sheet}'!${_letter(col['expected_cost'])}${r}"),
+                   Reference(range_string=f"'{sheet}'!${_letter(col['cvar'])}${r}"))
+        s.tx = SeriesLabel(v=label)
+        s.marker = Marker(symbol="none")
+        s.graphicalProperties = GraphicalProperties(ln=LineProperties(noFill=True))
+        s.dLbls = DataLabelList(showSerName=True, showVal=False, showCatName=False, showLegendKey=False,
+                                showPercent=False, dLblPos="r")
+        ch.series.append(s)
+    return ch
+
+
+def _letter(j: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(j)
+
+
+_REL_DRAWING = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/drawing"
+_CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
+_CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
+#: Elements of a worksheet that follow <drawing> (ECMA-376 CT_Worksheet order): it goes before the first.
+_AFTER_DRAWING = ("<legacyDrawing ", "<legacyDrawingHF ", "<drawingHF ", "<picture ", "<oleObjects",
+                  "<controls", "<webPublishItems", "<tableParts", "<extLst", "</worksheet>")
+
+
+def add_chart(path, sheet: str, chart, anchor: str) -> None:
+    """Add ``chart`` (an openpyxl chart) to worksheet ``sheet`` of the saved workbook at ``path``,
+    anchored at cell ``anchor``: a new drawing and chart member, the sheet's relationship and its
+    <drawing> element, two content types; every other member copied as stored."""
+    import os
+    import shutil
+    import zipfile
+
+    from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
+    from openpyxl.xml.functions import tostring
+
+    from capacity.output.provenance import append_raw, read_raw
+
+    path = Path(path)
+    with zipfile.ZipFile(path) as src:
+        infos = src.infolist()
+        names = {i.filename for i in infos}
+        sheet_xml = _sheet_member(src, sheet)
+        if sheet_xml is None:
+            raise ValueError(f"{path}: no sheet {sheet!r} to draw the chart on")
+        rels_name = re.sub(r"worksheets/(sheet[0-9]+\.xml)$", r"worksheets/_rels/\1.rels", sheet_xml)
+        ws = src.read(sheet_xml).decode("utf-8")
+        if "<drawing " in ws:
+            raise ValueError(f"{path}: sheet {sheet!r} already has a drawing")
+        rels = (src.read(rels_name).decode("utf-8") if rels_name in names else
+                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
+                'xmlns="http://schemas.openxmlformats.org/package/2006/relationships"></Relationships>')
+        types = src.read("[Content_Types].xml").decode("utf-8")
+        k = 1 + max([int(m) for n in names for m in re.findall(r"^xl/drawings/drawing([0-9]+)\.xml$", n)] or [0])
+        c = 1 + max([int(m) for n in names for m in re.findall(r"^xl/charts/chart([0-9]+)\.xml$", n)] or [0])
+        chart.anchor = anchor
+        chart._id = c
+        drawing = SpreadsheetDrawing()
+        drawing._id = k
+        drawing.charts.append(chart)
+        drawing_xml = tostring(drawing._write())
+        drawing_rels = tostring(drawing._write_rels())
+        chart_xml = tostring(chart._write())
+        rid = "rId" + str(1 + max([int(m) for m in re.findall(r'Id="rId([0-9]+)"', rels)] or [0]))
+        rels = rels.replace("</Relationships>", f'<Relationship Id="{rid}" Type="{_REL_DRAWING}" '
+                                                f'Target="../drawings/drawing{k}.xml"/></Relationships>')
+        at = min((ws.find(t) for t in _AFTER_DRAWING if ws.find(t) >= 0))
+        ws = ws[:at] + f'<drawing r:id="{rid}"/>' + ws[at:]
+        types = types.replace("</Types>", f'<Override PartName="/xl/drawings/drawing{k}.xml" '
+                                          f'ContentType="{_CT_DRAWING}"/><Override PartName="/xl/charts/chart{c}.xml" '
+                                          f'ContentType="{_CT_CHART}"/></Types>')
+        new = {sheet_xml: ws.encode("utf-8"), rels_name: rels.encode("utf-8"),
+               "[Content_Types].xml": types.encode("utf-8")}
+        added = {f"xl/drawings/drawing{k}.xml": drawing_xml, f"xl/drawings/_rels/drawing{k}.xml.rels": drawing_rels,
+                 f"xl/charts/chart{c}.xml": chart_xml}
+        patched = f"{path}.chart"
+        with open(path, "rb") as raw, zipfile.ZipFile(patched, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in infos:
+                if info.filename in new:
+                    dst.writestr(info, new.pop(info.filename), compress_type=zipfile.ZIP_DEFLATED)
+                else:
+                    append_raw(dst, info, read_raw(raw, info))
+            for name, data in {**new, **added}.items():   # the sheet's rels file when it had none
+                dst.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+    shutil.copymode(path, patched)
+    os.replace(patched, path)
+
+
+def _sheet_member(z, sheet: str) -> str | None:
+    """The zip member of the worksheet named ``sheet`` (from workbook.xml and its relationships)."""
+    from xml.etree import ElementTree as ET
+
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+          "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+          "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
+    book = ET.fromstring(z.read("xl/workbook.xml"))
+    rid = next((s.get(f"{{{ns['r']}}}id") for s in book.iter(f"{{{ns['m']}}}sheet") if s.get("name") == sheet), None)
+    if rid is None:
+        return None
+    rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    target = next((r.get("Target") for r in rels.iter(f"{{{ns['p']}}}Relationship") if r.get("Id") == rid), None)
+    if target is None:
+        return None
+    return target.lstrip("/") if target.startswith("/") else "xl/" + target

@@ -62,8 +62,9 @@ from capacity.output.report_cells import unescape_text
 from capacity.output.results import COST_PARTS
 
 TABLES = ("comparison", "measures", "scenario_costs", "negotiation", "contract_use", "break_even_runs",
-          "inputs_changed", "run")
-REQUIRED = {"comparison": ["variant", "kind", "status", "expected_cost", "saving", "edits"],
+          "inputs_changed", "run", "frontier")
+REQUIRED = {"frontier": ["variant", "risk_weight", "cvar_alpha", "expected_cost", "cvar"],
+            "comparison": ["variant", "kind", "status", "expected_cost", "saving", "edits"],
             "measures": ["key", "value"], "inputs_changed": ["variant", "sheet", "cell", "id", "column", "old_value",
                                                              "new_value"], "run": ["key", "value"]}
 #: How many runs besides the base are re-solved without --all.
@@ -110,7 +111,7 @@ def _table(raw, name: str, problems: list[str], rename: Callable[[str], str | No
 def read_compare(path: Path, problems: list[str], raw=None):
     """(raw workbook, {name: Table}, run sheet as a dict) of a compare workbook; ``raw``: the workbook at
     ``path`` if already read."""
-    from capacity.analysis.compare.glossary import name_of_header
+    from capacity.analysis.compare.glossary import name_of_frontier_header, name_of_header
     from capacity.io.reader import read_workbook
 
     raw = read_workbook(path) if raw is None else raw
@@ -118,7 +119,8 @@ def read_compare(path: Path, problems: list[str], raw=None):
     if missing:
         raise file_error(f"{path}: not a compare workbook of capacity (no sheet "
                          f"{', '.join(repr(s) for s in missing)})")
-    tables = {n: _table(raw, n, problems, name_of_header if n == "comparison" else None) for n in TABLES}
+    renames = {"comparison": name_of_header, "frontier": name_of_frontier_header}
+    tables = {n: _table(raw, n, problems, renames.get(n)) for n in TABLES}
     run = dict(zip(tables["run"].frame["key"], tables["run"].frame["value"]))
     if not run.get("input_sha256") or not run.get("input_file"):
         raise file_error(f"{path}: the run sheet has no input_file / input_sha256; not a compare workbook of "
@@ -215,7 +217,9 @@ def audit_compare(output, input_path=None, *, progress: Callable[[str], None] = 
     alpha = _alpha(run, tables["measures"])
     variants = _edits_step(step, tables, raw_in, base, progress)
     _figures_step(step, tables, base, alpha)
+    _frontier_step(step, tables, variants)
     rows = sample(comp.frame, all_runs)
+    rows = _with_frontier_end(rows, comp.frame, tables["frontier"].frame)
     fresh = _resolve_step(step, tables, base, variants, rows, alpha, all_runs, workers, progress)
     _break_even_step(step, tables, fresh, rows)
     res.objective = _objective(comp, fresh)
@@ -454,6 +458,99 @@ def _per_fte_week(d: _Diffs, t: Table, i: int, cost: float, paid: float, used: f
                  "contract_cost / used_fte_weeks", rel=rel)
 
 
+def _frontier_step(step: Report, tables: dict, variants: dict) -> None:
+    """Sheet frontier (v2 section 4) from the workbook's own scenario_costs and the re-applied edits: its rows
+    (the base and every solved asked-for run whose risk weight or CVaR level differs from the base's or is
+    edited), sorted by risk weight; each row's risk weight and CVaR level (the validated variant's settings),
+    expected cost (the comparison's, and the probability-weighted scenario totals), CVaR at the row's level
+    (:func:`cvar_by_minimum`), worst scenario and cost, the differences against the risk weight 0 run (its CVaR
+    at the row's level), their ratio, and (1 - weight) x expected + weight x CVaR as the cost minimised."""
+    from capacity.analysis.compare import frontier as F
+
+    ft, comp, sc, ch = (tables[n] for n in ("frontier", "comparison", "scenario_costs", "inputs_changed"))
+    cf = comp.frame
+    names = [str(v) for v in cf["variant"]]
+    row_of = {n: i for i, n in enumerate(names)}
+    bi = row_of.get("base")
+    key0 = F.risk_of(variants.get(bi)) if bi is not None and variants.get(bi) is not None else None
+    edited = {str(v) for v, sh, k in zip(ch.frame.get("variant", []), ch.frame.get("sheet", []),
+                                         ch.frame.get("id", [])) if str(sh) == "settings" and _id(k) in F.RISK_KEYS}
+    d = _Diffs()
+    want, differ = ([] if bi is None else ["base"]), False
+    for i, n in enumerate(names):
+        inp = variants.get(i)
+        if i == bi or inp is None or key0 is None or str(cf["status"].iat[i]) not in OK or \
+                _kind_code(cf["kind"].iat[i]) not in ("variant", "experiment", "variants_file"):
+            continue
+        other = F.risk_of(inp) != key0
+        differ = differ or other
+        if other or n in edited:
+            want.append(n)
+    want = want if differ else []
+    f = ft.frame
+    got = [str(v) for v in f["variant"]] if len(f) else []
+    if sorted(got) != sorted(want):
+        where = f"{F.SHEET}!A1" if len(f) or not want else "sheet frontier"
+        d.lines.append(f"{where}: the frontier {'lists ' + _names(got) if got else 'is missing'}, but the runs that "
+                       f"differ from the base in settings risk_weight or cvar_alpha give "
+                       f"{_names(want) if want else 'none (no frontier)'}")
+    if not len(f):   # no frontier, and none due: no step (a version 1 comparison's audit as before)
+        if d.lines:
+            step("", d.lines, "frontier", name="frontier", figures={"rows": 0})
+        return
+    rel = ARITH_REL_TOL
+    scen = {}
+    for n in set(got):
+        rows = sc.frame[sc.frame["variant"].astype(str) == n] if len(sc.frame) else sc.frame
+        scen[n] = (rows["total"].map(_num).to_numpy(dtype=float), rows["probability"].map(_num).to_numpy(dtype=float),
+                   [str(w) for w in rows["scenario"]]) if len(rows) else None
+    risk = {n: (F.risk_of(variants.get(row_of[n])) if n in row_of and variants.get(row_of[n]) is not None
+                else (math.nan, math.nan)) for n in got}
+    weights = [risk[n][0] for n in got]
+    if any(b < a for a, b in zip(weights, weights[1:])):
+        d.lines.append(f"{F.SHEET}!B2: the rows are not sorted by risk weight ({', '.join(f'{w:g}' for w in weights)})")
+    ref = F.reference_index(weights, got)
+    ref_name = got[ref] if ref is not None else None
+    for i, n in enumerate(got):
+        lam, a = risk[n]
+        d.number(ft, i, "risk_weight", lam, "the variant's settings risk_weight", rel=rel)
+        d.number(ft, i, "cvar_alpha", a, "the variant's settings cvar_alpha (0.9 when absent)", rel=rel)
+        j = row_of.get(n)
+        if j is not None:
+            d.number(ft, i, "expected_cost", cf["expected_cost"].iat[j], "sheet comparison", rel=rel)
+        if scen.get(n) is None:
+            d.lines.append(f"{ft.cell(i, 'variant')}: '{n}' has no rows in sheet scenario_costs")
+            continue
+        tot, p, ws = scen[n]
+        e = float((tot * p).sum())
+        cv = cvar_by_minimum(tot, p, a)
+        d.number(ft, i, "expected_cost", e, "the probability-weighted sum of its scenario_costs totals", rel=1e-7)
+        d.number(ft, i, "cvar", cv, f"CVaR at {a:g} of its scenario_costs totals", rel=rel)
+        k = int(np.nanargmax(tot))
+        d.number(ft, i, "worst_scenario_cost", float(tot[k]), "the largest of its scenario_costs totals", rel=rel)
+        d.text(ft, i, "worst_scenario", ws[k], "its scenario_costs")
+        d.number(ft, i, "risk_objective", (1 - lam) * e + lam * cv, "(1 - risk weight) x expected cost + risk weight "
+                 "x CVaR, from its scenario_costs", rel=FIGURE_REL_TOL)
+        if ref_name is None or scen.get(ref_name) is None:
+            for col in ("extra_expected_cost", "cvar_reduction", "cost_per_cvar_removed"):
+                d.number(ft, i, col, math.nan, "no risk weight 0 run (no difference)", rel=rel)
+            continue
+        rt, rp, _ = scen[ref_name]
+        e_ref, cv_ref = float((rt * rp).sum()), cvar_by_minimum(rt, rp, a)
+        extra, removed, ratio = F.differences(e, cv, e_ref, cv_ref)
+        what = f"against '{ref_name}' (risk weight 0, its CVaR at {a:g}), from sheet scenario_costs"
+        d.number(ft, i, "extra_expected_cost", extra, "expected cost minus the reference's " + what, rel=1e-7,
+                 of=(e, e_ref))
+        d.number(ft, i, "cvar_reduction", removed, "the reference's CVaR minus this row's " + what, rel=rel,
+                 of=(cv, cv_ref))
+        d.number(ft, i, "cost_per_cvar_removed", math.nan if ratio is None else ratio,
+                 "extra expected cost / CVaR removed " + what, rel=1e-6)
+    step(f"frontier: {len(got)} rows re-checked from sheet scenario_costs and the variants' settings (CVaR by the "
+         f"minimisation formula at each row's level; differences against {ref_name or 'no risk weight 0 run'}), "
+         f"{d.cells} cells, largest relative difference {d.largest:.1e}", d.lines, "frontier", name="frontier",
+         figures={"rows": len(got), "cells": d.cells, "largest_relative_difference": d.largest})
+
+
 # ---- 5. re-solve ----------------------------------------------------------------------
 def sample(comp: pd.DataFrame, all_runs: bool = False) -> list[int]:
     """The comparison rows re-solved: every row with ``all_runs``; else the base and at most SAMPLE
@@ -482,6 +579,18 @@ def sample(comp: pd.DataFrame, all_runs: bool = False) -> list[int]:
         if i not in chosen:
             chosen.append(i)
     return base + sorted(chosen)
+
+
+def _with_frontier_end(rows: list[int], comp: pd.DataFrame, frontier: pd.DataFrame) -> list[int]:
+    """The sample and, when there is a frontier, its last row (the highest risk weight): its re-solve checks
+    the risk-adjusted optimum."""
+    if not len(frontier):
+        return rows
+    names = [str(v) for v in comp["variant"]]
+    last = str(frontier["variant"].iloc[-1])
+    if last not in names or names.index(last) in rows or comp["status"].iat[names.index(last)] not in OK:
+        return rows
+    return sorted(rows + [names.index(last)])
 
 
 def _base_row(comp: Table) -> int | None:
@@ -615,6 +724,14 @@ def _compare_row(d: _Diffs, tables: dict, i: int, rec: dict, base_rec: dict | No
     d.number(comp, i, "worst_scenario_cost", rec.get("worst"), what, rel=FIGURE_REL_TOL)
     d.text(comp, i, "worst_scenario", rec.get("worst_scenario"), what)
     d.number(comp, i, "cvar", rec.get("cvar"), what, rel=FIGURE_REL_TOL)
+    ft = tables.get("frontier")
+    if ft is not None and len(ft.frame):
+        j = next((k for k, v in enumerate(ft.frame["variant"]) if str(v) == name), None)
+        if j is not None:
+            d.number(ft, j, "expected_cost", z, what, rel=0.0, absolute=allowed)
+            d.number(ft, j, "cvar", rec.get("model_cvar"), what + " (CVaR at the run's own level)", rel=FIGURE_REL_TOL)
+            d.number(ft, j, "risk_objective", rec.get("risk_objective", z), what + " (the solver's optimum)",
+                     rel=0.0, absolute=allowed)
     d.number(comp, i, "expected_completion_share", rec.get("completion_share"), what, rel=FIGURE_REL_TOL)
     for c in rec.get("contracts") or []:
         k = c["contract"]

@@ -279,7 +279,7 @@ def test_issue_example_north_week_3_doubled(tmp_path):
 # 6. glossary and the sheet itself
 # --------------------------------------------------------------------------------------------------
 TABLE_OF = {"PLAN_COLUMNS": "plan", "WORK_COLUMNS": "work", "COVERAGE_COLUMNS": "coverage",
-            "CONTRACT_COLUMNS": "contracts", "SHADOW_COLUMNS": "shadow_prices"}
+            "CONTRACT_COLUMNS": "contracts", "SHADOW_COLUMNS": "shadow_prices", "RISK_COLUMNS": "risk"}
 
 
 def test_glossary_covers_every_column_of_every_tidy_table():

@@ -248,6 +248,11 @@ case("settings_duplicate_key", 1, "settings!A10: duplicate setting 'weeks' (firs
     edited(both(set_cell("settings", "A10", "weeks"), set_cell("settings", "B10", 9))))
 case("settings_mip_gap_text", 1, "settings!B8: mip_gap must be", "got 'small'")(
     edited(set_cell("settings", "B8", "small")))
+# v2 section 4: settings!B11 is risk_weight, B12 cvar_alpha
+case("settings_risk_weight_above_1", 1, "settings!B11: risk_weight must be")(
+    edited(set_cell("settings", "B11", 1.5)))
+case("settings_cvar_alpha_one", 1, "settings!B12: cvar_alpha must be")(
+    edited(set_cell("settings", "B12", 1)))
 
 # ---------------------------------------------------------------------------
 # plan_from_week and history (v2 section 1). The example's history rows 2-4 are eho in north, midlands,

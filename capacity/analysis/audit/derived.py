@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from capacity.analysis.audit.diffs import MAX_LINES_PER_STEP, Diffs, fmt, label
+from capacity.analysis.audit.diffs import MAX_LINES_PER_STEP, REL_TOL, Diffs, fmt, label
 from capacity.analysis.audit.read import Table, key_values
 from capacity.model import risk
 from capacity.model.recheck import EXPECTED
@@ -246,8 +246,9 @@ def check_risk(d: Diffs, inputs, tables: dict[str, Table]) -> None:
               "fixed costs + the scenario's staff, onboarding and lost value, recomputed")
     eta = float(s.get("value_at_risk", np.nan))
     if risk.weight(inputs) == 0:
+        # a difference of two costs: within the tolerance of the costs, not of the (often 0) excess
         d.compare(t, "excess_over_var", rows, r["excess_over_var"], np.maximum(c - eta, 0.0),
-                  "max(0, scenario_cost - value_at_risk)")
+                  "max(0, scenario_cost - value_at_risk)", absolute=REL_TOL * max(1.0, float(np.abs(c).max())))
         d.compare(t, "risk_adjusted_probability", rows, r["risk_adjusted_probability"], p,
                   "the probability (risk_weight 0)")
     a = risk.alpha(inputs)

@@ -181,7 +181,7 @@ TERMS: tuple[Term, ...] = (
          (_CHECKS,)),
     Term("result", "Result", "text", "pass or fail.", (_CHECKS,)),
     # ---- summary keys -------------------------------------------------------------------------------
-    Term("objective", "Objective (expected total cost)", "money", "The optimum of formulation.md's objective: "
+    Term("objective", "Objective (the cost minimised)", "money", "The optimum of formulation.md's objective: "
          "fixed costs + expected staff and onboarding costs + expected lost value, from settings plan_from_week "
          "on (the cost to go; the weeks before are sunk_cost). With risk_weight > 0 (v2 section 4): "
          "(1 - risk_weight) x expected_total_cost + risk_weight x cvar.", (_SUM,)),

@@ -365,8 +365,9 @@ def _objective_sentence(inputs: Inputs, tables, e, money) -> str:
     s = dict(zip(tables.summary["key"], tables.summary["value"]))
     return (f"This plan is risk-averse (settings risk_weight {lam:g}): it minimises {1 - lam:g} x the expected "
             f"total cost + {lam:g} x the CVaR at {risk.alpha(inputs):g}, = {money(s['objective'])}; its "
-            f"{base}; its CVaR {money(s['cvar'])}. A plan of risk_weight 0 would have a lower expected cost and "
-            "a higher CVaR: `capacity compare --vary settings:risk_weight=0,0.5,1` draws the frontier.")
+            f"{base}; its CVaR {money(s['cvar'])}. A plan of risk_weight 0 would have an expected cost no "
+            "higher and a CVaR no lower: `capacity compare --vary settings:risk_weight=0,0.5,1` draws the "
+            "frontier between them.")
 
 
 def _risk_sentence(inputs: Inputs, tables, money) -> str:

@@ -170,6 +170,11 @@ def reading(frontier: pd.DataFrame, currency: str) -> str:
     if others:
         text += (f" {', '.join(others)} also change{'s' if len(others) == 1 else ''} other input cells (column "
                  "Edits of sheet comparison): their differences include those changes.")
+    if (frontier["risk_weight"] == 1).any():
+        text += (" At risk weight 1 the plan weighs the worst outcomes only: the other scenarios' costs count for "
+                 "nothing while they stay below the value at risk, so its expected cost is that of one of many plans "
+                 "with the same CVaR, not the cheapest of them; a weight just below 1 (0.99, 0.999) shows what that "
+                 "protection costs at the least.")
     text += (" The chart below plots expected cost against CVaR, one point per plan, joined in order of risk "
              "weight.")
     return text
@@ -210,7 +215,6 @@ def scatter_chart(frontier: pd.DataFrame, currency: str, sheet: str = SHEET):
     y = frontier["expected_cost"].astype(float)
     millions = max(x.abs().max(), y.abs().max()) >= 10e6
     money = money_format(currency)
-    fmt = (money.replace("#,##0", '#,##0.0,,"m"', 1) if "#,##0" in money else money) if millions else money
     unit_words = f"{cur}m" if millions else cur
     levels = sorted(set(float(a) for a in frontier["cvar_alpha"]))
     at = (f"{G.alpha_text(levels[0])}, {unit_words}: the average cost over the worst {G.tail_text(levels[0])} of "
@@ -219,13 +223,13 @@ def scatter_chart(frontier: pd.DataFrame, currency: str, sheet: str = SHEET):
 
     ch = ScatterChart()
     ch.scatterStyle = "lineMarker"
-    ch.title = "Risk frontier: expected cost against CVaR, one point per risk weight"
+    ch.title = "Risk frontier: expected cost against CVaR"
     ch.x_axis.title = f"CVaR {at}"
     ch.y_axis.title = f"Expected cost, {unit_words}"
     for ax, vals in ((ch.x_axis, x), (ch.y_axis, y)):
         lo, hi, unit = _nice(float(vals.min()), float(vals.max()))
         ax.scaling.min, ax.scaling.max, ax.majorUnit = lo, hi, unit
-        ax.number_format = NumFmt(formatCode=fmt, sourceLinked=False)
+        ax.number_format = NumFmt(formatCode=_axis_format(money, unit, millions), sourceLinked=False)
         ax.majorGridlines = ChartLines()   # both axes: a grid to read the points off
         ax.delete = False
     ch.legend = None
@@ -240,7 +244,7 @@ def scatter_chart(frontier: pd.DataFrame, currency: str, sheet: str = SHEET):
     line.smooth = False
     line.graphicalProperties = GraphicalProperties(ln=LineProperties(w=28575))
     ch.series.append(line)
-    seen = set()
+    seen: set = set()
     for i in range(n):
         point = (round(float(x.iat[i]), 2), round(float(y.iat[i]), 2))
         if point in seen:
@@ -255,9 +259,19 @@ def scatter_chart(frontier: pd.DataFrame, currency: str, sheet: str = SHEET):
         s.marker = Marker(symbol="none")
         s.graphicalProperties = GraphicalProperties(ln=LineProperties(noFill=True))
         s.dLbls = DataLabelList(showSerName=True, showVal=False, showCatName=False, showLegendKey=False,
-                                showPercent=False, dLblPos="r")
+                                showPercent=False, dLblPos="t" if len(seen) % 2 else "b")   # neighbours apart
         ch.series.append(s)
     return ch
+
+
+def _axis_format(money: str, unit: float, millions: bool) -> str:
+    """The money format of an axis whose ticks are ``unit`` apart: in millions (as many decimals as the
+    unit needs, at least one: £349.125m, not £349.1m twice) when ``millions``."""
+    if not millions or "#,##0" not in money:
+        return money
+    u = unit / 1e6
+    d = next((k for k in range(0, 7) if abs(round(u, k) - u) <= 1e-9 * max(1.0, u)), 6)
+    return money.replace("#,##0", "#,##0." + "0" * max(1, d) + ',,"m"', 1)
 
 
 def _letter(j: int) -> str:

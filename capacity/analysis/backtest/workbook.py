@@ -63,8 +63,11 @@ def _formats(frame: pd.DataFrame, currency: str) -> dict[str, str]:
     return out
 
 
-def steps_frame(bt: BacktestRun, currency: str) -> pd.DataFrame:
+def steps_frame(bt: BacktestRun, currency: str, risk_weight: float = 0.0) -> pd.DataFrame:
     scen = list(bt.forecast) + [bt.realised] if bt.realised not in bt.forecast else list(bt.forecast)
+    # v2 section 4: with risk_weight > 0 each plan minimised (1 - lambda) E + lambda CVaR of its cost to go
+    what = "expected cost to go" if risk_weight == 0 else \
+        f"{1 - risk_weight:g} x expected cost to go + {risk_weight:g} x its CVaR"
     rows = []
     for name in ORDER:
         for s in bt.runs[name].steps:
@@ -73,7 +76,7 @@ def steps_frame(bt: BacktestRun, currency: str) -> pd.DataFrame:
             for w in scen:
                 row[f"probability: {w}"] = s.probabilities.get(w)
             row["implemented branch"] = s.branch
-            row[f"objective: expected cost to go ({currency})"] = s.objective
+            row[f"objective: {what} ({currency})"] = s.objective
             row[f"sunk cost of weeks before ({currency})"] = s.sunk
             row["solver status"] = s.status
             row["MIP gap"] = s.gap
@@ -239,7 +242,7 @@ def run_frame(bt: BacktestRun, inputs, started, command_line: str | None) -> pd.
 def write_workbook(path, bt: BacktestRun, inputs, started, command_line: str | None) -> None:
     cur = inputs.settings.currency
     comp = comparison_frame(bt, cur)
-    st = steps_frame(bt, cur)
+    st = steps_frame(bt, cur, float(getattr(inputs.settings, "risk_weight", 0.0) or 0.0))
     wk = weekly_frame(bt, cur)
     imp = implemented_frame(bt, cur)
     sheets = [

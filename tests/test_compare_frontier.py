@@ -267,3 +267,44 @@ def test_libreoffice_keeps_the_frontier_chart(frontier, tmp_path):
     assert got.iloc[:, 4].tolist() == pytest.approx(res.frontier["cvar"].tolist(), rel=1e-12)
     a = audit(again, inp, workers=2)
     assert a.exit_code == 0, "\n".join(a.lines)
+
+
+def test_experiments_sheet_variants_and_a_risk_averse_base(tmp_path):
+    """The input itself at risk weight 0.5, its experiments sheet asking for weight 0, a CVaR level of 50% and
+    weight 1 with a cheaper block contract: the frontier sorts them by weight (then level), takes differences
+    against the weight 0 variant (the base is not risk-neutral), says which row changes more than risk, and
+    passes the audit."""
+    inp = tmp_path / "s.xlsx"
+    write_example("small", inp)
+    book = openpyxl.load_workbook(inp)
+    ws = book["settings"]
+    ws.cell(next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == "risk_weight"), 2).value = 0.5
+    ex = book.create_sheet("experiments")
+    for row in [("variant", "sheet", "id", "column", "value"),
+                ("neutral", "settings", "risk_weight", None, 0),
+                ("tail 50%", "settings", "cvar_alpha", None, 0.5),
+                ("cautious, cheap block", "settings", "risk_weight", None, 1),
+                ("cautious, cheap block", "contracts", "callco_block", "cost_per_fte_week", 450),
+                ("cheap block", "contracts", "callco_block", "cost_per_fte_week", 450)]:
+        ex.append(row)
+    book.save(inp)
+    res = compare.compare(inp, tmp_path / "c.xlsx", workers=2, flex=False, stochastic=False)
+    assert res.exit_code == 0, res.message
+    f = res.frontier
+    assert list(f["variant"]) == ["neutral", "tail 50%", "base", "cautious, cheap block"]   # 'cheap block': no
+    assert list(f["risk_weight"]) == [0, 0.5, 0.5, 1] and list(f["cvar_alpha"]) == [0.9, 0.5, 0.9, 0.9]
+    assert f.attrs["reference"] == "neutral" and f.attrs["other_edits"] == ["cautious, cheap block"]
+    g = f.set_index("variant")
+    total, _ = _scenarios(res, "neutral")
+    # 'tail 50%': the worst 50% is the high scenario alone; the reference's CVaR taken at that level too
+    assert g.loc["tail 50%", "cvar_reduction"] == pytest.approx(total["high"] - g.loc["tail 50%", "cvar"], rel=1e-9)
+    assert g.loc["base", "extra_expected_cost"] == pytest.approx(
+        g.loc["base", "expected_cost"] - g.loc["neutral", "expected_cost"], rel=1e-12)
+    assert g.loc["neutral", "risk_objective"] == g.loc["neutral", "expected_cost"]
+    assert g.loc["base", "risk_objective"] == pytest.approx(
+        0.5 * g.loc["base", "expected_cost"] + 0.5 * g.loc["base", "cvar"], rel=1e-9)
+    note = openpyxl.load_workbook(tmp_path / "c.xlsx")["frontier"]["A1"].comment.text
+    assert "Differences are against 'neutral' (risk weight 0)" in note
+    assert "cautious, cheap block also changes other input cells" in note
+    a = audit(tmp_path / "c.xlsx", inp, workers=2)
+    assert a.exit_code == 0, "\n".join(a.lines)

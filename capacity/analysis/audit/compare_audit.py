@@ -386,8 +386,7 @@ def _figures_step(step: Report, tables: dict, base, alpha: float) -> None:
             n = str(f["variant"].iat[i])
             c_ = cost.get(n, math.nan)
             d.number(neg, i, "expected_cost", c_, "sheet comparison", rel=rel)
-            d.number(neg, i, "base_expected_cost", base_cost if not math.isnan(c_) else math.nan,
-                     "sheet comparison's base", rel=rel)
+            d.number(neg, i, "base_expected_cost", base_cost, "sheet comparison's base", rel=rel)   # every row
             g = lambda col: _num(f[col].iat[i]) if col in f.columns else math.nan  # noqa: E731
             if not math.isnan(c_):
                 d.number(neg, i, "saving", base_cost - c_, "the base's expected cost minus the variant's", rel=rel,

@@ -308,3 +308,16 @@ def test_experiments_sheet_variants_and_a_risk_averse_base(tmp_path):
     assert "cautious, cheap block also changes other input cells" in note
     a = audit(tmp_path / "c.xlsx", inp, workers=2)
     assert a.exit_code == 0, "\n".join(a.lines)
+
+
+def test_an_invalid_risk_weight_is_not_on_the_frontier_and_the_audit_passes(tmp_path):
+    inp = tmp_path / "s.xlsx"
+    write_example("small", inp)
+    res = compare.compare(inp, tmp_path / "c.xlsx", vary=["settings:risk_weight=0.5,2"], workers=2, flex=False,
+                          stochastic=False)
+    assert res.exit_code == 0
+    comp = res.comparison.set_index("variant")
+    assert comp.loc["risk_weight 2", "status"] == "invalid" and "risk_weight" in comp.loc["risk_weight 2", "message"]
+    assert list(res.frontier["variant"]) == ["base", "risk_weight 0.5"]
+    a = audit(tmp_path / "c.xlsx", inp, workers=2)   # the invalid row's negotiation figures too
+    assert a.exit_code == 0, "\n".join(a.lines)

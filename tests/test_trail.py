@@ -60,7 +60,7 @@ def planned(small_path, tmp_path_factory):
     return res, out
 
 
-def _formula_cells(book, sheets=("plan", "work", "coverage", "contracts")):
+def _formula_cells(book, sheets=("plan", "work", "coverage", "contracts", "risk")):
     for name in sheets:
         for row in book[name].iter_rows():
             for c in row:
@@ -111,7 +111,8 @@ def test_derived_columns_are_formulas(planned):
     for sheet, columns in {"plan": ["paid_hours", "productive_hours", "task_hours", "utilisation", "cost"],
                            "work": ["hours_per_task", "task_hours", "completed", "escalated", "lost"],
                            "coverage": ["demand", "completed", "lost", "completion_share"],
-                           "contracts": ["fixed_cost", "expected_cost", "expected_paid_hours"]}.items():
+                           "contracts": ["fixed_cost", "expected_cost", "expected_paid_hours"],
+                           "risk": ["probability", "scenario_cost", "risk_adjusted_probability"]}.items():
         ws = book[sheet]
         head = _header(ws)
         for col in columns:

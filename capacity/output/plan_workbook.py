@@ -26,7 +26,7 @@ def write_plan_workbook(path, inputs, tables, checks: pd.DataFrame, run_info: pd
     work = trail.work_frame(inputs, t.work)
     contracts = t.contracts.assign(signed=t.contracts["signed"].map({True: "Yes", False: "No"}))
     frames = {"plan": t.plan, "work": work, "coverage": t.coverage, "contracts": contracts}
-    formulas = trail.formulas(inputs, raw, **frames) if raw is not None else {}
+    formulas = trail.formulas(inputs, raw, **frames, risk=t.risk) if raw is not None else {}
     sheets = _tidy_sheets(t, frames, _checks_for_sheet(checks), run_info)
     for spec in sheets:  # one shared vocabulary of formats; each sheet takes the columns it has
         spec.formats = {c: f for c, f in spec.formats.items() if c in spec.frame.columns}

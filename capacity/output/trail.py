@@ -217,17 +217,63 @@ def _source_of_unit(inputs, units: pd.Series) -> np.ndarray:
 
 # ----------------------------------------------------------------- formulas
 def formulas(inputs, raw, plan: pd.DataFrame, work: pd.DataFrame, coverage: pd.DataFrame,
-             contracts: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
+             contracts: pd.DataFrame, risk: pd.DataFrame | None = None) -> dict[str, dict[str, np.ndarray]]:
     """{sheet: {column: formula text per row (None = keep the value)}} for the written frames."""
     cells = InputCells(inputs, raw)
     lay = {n: Layout(n, f) for n, f in (("plan", plan), ("work", work), ("coverage", coverage),
                                        ("contracts", contracts))}
+    if risk is not None:
+        lay["risk"] = Layout("risk", risk)
     out = {"work": _work_formulas(inputs, cells, work, lay["work"]),
            "plan": _plan_formulas(inputs, cells, plan, work, lay),
            "coverage": _coverage_formulas(inputs, cells, coverage, work, lay)}
     if lay["plan"].single:
         out["contracts"] = _contract_formulas(inputs, cells, contracts, lay)
+        if risk is not None and lay["coverage"].single:
+            out["risk"] = _risk_formulas(inputs, cells, risk, contracts, lay)
     return out
+
+
+def _risk_formulas(inputs, cells, risk: pd.DataFrame, contracts: pd.DataFrame, lay) -> dict[str, np.ndarray]:
+    """The risk sheet (v2 section 4): probability from input_scenarios; scenario_cost = the non-sunk fixed
+    costs of the contracts sheet + the scenario's plan costs and lost value (coverage lost x value_per_task)
+    from plan_from_week on; with risk_weight 0 also the risk-adjusted probability (= probability). The excess
+    over the value at risk (and, with risk_weight > 0, the risk-adjusted probability: the CVaR rows' duals)
+    stay values; the audit re-derives them."""
+    from capacity.model import history as hist
+    from capacity.model import risk as rk
+
+    rl, pl, cv, cl = lay["risk"], lay["plan"], lay["coverage"], lay["contracts"]
+    if not rl.n:
+        return {}
+    scen = rl.own("scenario")
+    T = _settings_ref(inputs, cells, "plan_from_week")
+    n, m = pl.n + 1, cv.n + 1
+    pa, pw, pc = pl.letters["scenario"], pl.letters["week"], pl.letters["cost"]
+    staff = _join(f"SUMPRODUCT(EXACT(plan!${pa}$2:${pa}${n},", scen, f")*(plan!${pw}$2:${pw}${n}>={T})"
+                  f"*plan!${pc}$2:${pc}${n})") if pl.n else np.full(rl.n, "0", dtype=object)
+    ca, cw, ck, cl_lost = (cv.letters[c] for c in ("scenario", "week", "work_type", "lost"))
+    lost = np.full(rl.n, "", dtype=object)
+    for k, value in inputs.work_types["value_per_task"].items():
+        if not cv.n or float(value) == 0:
+            continue
+        v = cells.ref("work_types", k, "value_per_task", float(value))
+        lost = _join(lost, f'+{v}*SUMPRODUCT(EXACT(coverage!${ca}$2:${ca}${m},', scen,
+                     f')*EXACT(coverage!${ck}$2:${ck}${m},"{_quoted(k)}")*(coverage!${cw}$2:${cw}${m}>={T})'
+                     f'*coverage!${cl_lost}$2:${cl_lost}${m})')
+    sunk = set(hist.sunk_fixed_contracts(inputs))
+    keep = [i for i, c in enumerate(contracts["contract"]) if c not in sunk]
+    fixed = "+".join(f"contracts!${cl.letters['fixed_cost']}${int(cl.row[i])}" for i in keep) or "0"
+    probs = cells.refs("scenarios", risk["scenario"], "probability", risk["probability"].to_numpy(float))
+    out = {"probability": _join("=", probs), "scenario_cost": _join(f"={fixed}+", staff, lost)}
+    if rk.weight(inputs) == 0:
+        out["risk_adjusted_probability"] = _join("=", rl.own("probability"))
+    return out
+
+
+def _quoted(text: str) -> str:
+    """A text for a formula's string literal ("" doubles a quote)."""
+    return str(text).replace('"', '""')
 
 
 def _skill_refs(inputs, cells: InputCells, work: pd.DataFrame) -> dict[str, np.ndarray]:

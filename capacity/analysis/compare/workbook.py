@@ -13,6 +13,10 @@ Sheets, in order:
   kind, full edits, solver status, MIP gap and seconds at the far right; headers in words
   with units (:mod:`capacity.analysis.compare.glossary`), each with a comment; the variant
   column frozen;
+- ``frontier``, when some run differs from the base in settings ``risk_weight`` or ``cvar_alpha``
+  (:mod:`capacity.analysis.compare.frontier`): expected cost against CVaR per risk weight, what the
+  protection costs, the reading in words as its A1 note, and a native scatter chart below the table;
+  read_me_first says it in sentences;
 - ``negotiation``, ``measures`` (each measure in words with a plain note; the charts below
   it, money axes in millions), ``scenario_costs``, ``contract_use``, ``break_even_runs``,
   ``inputs_changed`` and ``run``: tidy tables whose headers are the column names, each

@@ -537,13 +537,14 @@ def _frontier_step(step: Report, tables: dict, variants: dict) -> None:
         rt, rp, _ = scen[ref_name]
         e_ref, cv_ref = float((rt * rp).sum()), cvar_by_minimum(rt, rp, a)
         extra, removed, ratio = F.differences(e, cv, e_ref, cv_ref)
-        what = f"against '{ref_name}' (risk weight 0, its CVaR at {a:g}), from sheet scenario_costs"
-        d.number(ft, i, "extra_expected_cost", extra, "expected cost minus the reference's " + what, rel=1e-7,
-                 of=(e, e_ref))
-        d.number(ft, i, "cvar_reduction", removed, "the reference's CVaR minus this row's " + what, rel=rel,
-                 of=(cv, cv_ref))
+        ref_words = f"'{ref_name}' (risk weight 0)"
+        d.number(ft, i, "extra_expected_cost", extra, f"this row's expected cost minus {ref_words}'s, from sheet "
+                 "scenario_costs", rel=1e-7, of=(e, e_ref))
+        d.number(ft, i, "cvar_reduction", removed, f"the CVaR at {a:g} of {ref_words} minus this row's, from sheet "
+                 "scenario_costs", rel=rel, of=(cv, cv_ref))
         d.number(ft, i, "cost_per_cvar_removed", math.nan if ratio is None else ratio,
-                 "extra expected cost / CVaR removed " + what, rel=1e-6)
+                 f"extra expected cost / CVaR removed against {ref_words}, from sheet scenario_costs (blank when "
+                 "no CVaR is removed)", rel=1e-6)
     step(f"frontier: {len(got)} rows re-checked from sheet scenario_costs and the variants' settings (CVaR by the "
          f"minimisation formula at each row's level; differences against {ref_name or 'no risk weight 0 run'}), "
          f"{d.cells} cells, largest relative difference {d.largest:.1e}", d.lines, "frontier", name="frontier",

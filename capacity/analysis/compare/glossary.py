@@ -279,7 +279,8 @@ FRONTIER: tuple[Column, ...] = (
     _col("worst_scenario_cost", "Worst scenario cost ({cur})", "money",
          "The plan's total cost (cash and lost value) in its worst scenario."),
     _col("extra_expected_cost", "Extra expected cost vs weight 0 ({cur})", "money",
-         "What the protection costs: this plan's expected cost minus the risk weight 0 plan's (sheet note: which run that is)."),
+         "What the protection costs: this plan's expected cost minus the risk weight 0 plan's (the sheet's note "
+         "names that run)."),
     _col("cvar_reduction", "CVaR removed vs weight 0 ({cur})", "money",
          "The risk weight 0 plan's CVaR (at this row's level) minus this plan's: how much less the bad outcomes "
          "cost (positive: less exposed)."),

@@ -255,8 +255,8 @@ def _frontier_text(f: pd.DataFrame, money) -> str:
     from . import glossary as G
 
     ref = f.attrs.get("reference")
-    head = ("variant", "risk weight", "CVaR level", "expected cost", "CVaR", "worst scenario", "extra expected", "CVaR removed",
-            "per 1 removed")
+    head = ("variant", "risk weight", "CVaR level", "expected cost", "CVaR", "worst scenario", "extra expected",
+            "CVaR removed", "per 1 removed")
     body = []
     for r in f.itertuples(index=False):
         ratio = "-" if r.cost_per_cvar_removed is None or pd.isna(r.cost_per_cvar_removed) else \

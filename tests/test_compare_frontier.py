@@ -321,3 +321,31 @@ def test_an_invalid_risk_weight_is_not_on_the_frontier_and_the_audit_passes(tmp_
     assert list(res.frontier["variant"]) == ["base", "risk_weight 0.5"]
     a = audit(tmp_path / "c.xlsx", inp, workers=2)   # the invalid row's negotiation figures too
     assert a.exit_code == 0, "\n".join(a.lines)
+
+
+@pytest.mark.slow
+def test_readme_england_frontier(tmp_path):
+    """The README's frontier table: capacity compare inputs/england-2020.xlsx --vary
+    settings:risk_weight=0,0.25,0.5,0.75,1 (money to the pound, ratios to 2 decimals)."""
+    import re
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    res = compare.compare(repo / "inputs" / "england-2020.xlsx", tmp_path / "e.xlsx",
+                          vary=["settings:risk_weight=0,0.25,0.5,0.75,1"], workers=2, flex=False, stochastic=False)
+    assert res.exit_code == 0, res.message
+    f = res.frontier.set_index("variant")
+    text = (repo / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Risk: what protection against a bad scenario costs"):]
+    table = [line.strip("|").split("|") for line in section.splitlines() if re.match(r"^\| [0-9.]+ ", line)]
+    rows = [[c.strip().replace("£", "") for c in cells] for cells in table]
+    rows = [[r[0].split(" ")[0]] + r[1:] for r in rows]
+    assert [r[0] for r in rows] == ["0", "0.25", "0.5", "0.75", "1"]
+    money = lambda x: f"{round(x):,}"  # noqa: E731
+    for weight, e, cv, extra, removed, ratio in rows:
+        r = f.loc["base" if weight == "0" else f"risk_weight {weight}"]
+        assert (e, cv) == (money(r["expected_cost"]), money(r["cvar"])), weight
+        assert r["worst_scenario"] == "observed" and r["cvar"] == r["worst_scenario_cost"]
+        if weight != "0":
+            assert (extra, removed) == (money(r["extra_expected_cost"]), money(r["cvar_reduction"])), weight
+            assert ratio == f"{r['cost_per_cvar_removed']:.2f}", weight

@@ -337,6 +337,7 @@ def test_readme_england_frontier(tmp_path):
     f = res.frontier.set_index("variant")
     text = (repo / "README.md").read_text(encoding="utf-8")
     section = text[text.index("## Risk: what protection against a bad scenario costs"):]
+    section = section[:section.index("\n## ", 3)]
     table = [line.strip("|").split("|") for line in section.splitlines() if re.match(r"^\| [0-9.]+ ", line)]
     rows = [[c.strip().replace("£", "") for c in cells] for cells in table]
     rows = [[r[0].split(" ")[0]] + r[1:] for r in rows]

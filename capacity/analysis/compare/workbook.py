@@ -660,4 +660,5 @@ def write_compare_workbook(path, res: CompareResult, currency: str, alpha: float
     if front is not None:
         from . import frontier as F
 
-        F.add_chart(path, F.SHEET, F.scatter_chart(res.frontier, currency), f"A{len(res.frontier) + 4}")
+        F.add_chart(path, F.SHEET, F.scatter_chart(res.frontier, currency),
+                    f"B{len(res.frontier) + 4}")   # column B: clear of the frozen column A

@@ -284,3 +284,26 @@ def test_v2_4_warm_start_from_the_scenario_lps_reaches_the_same_risk_averse_opti
     assert "from the basis of" in warm.stats["solve_path"], warm.stats
     assert warm.status == plain.status == "optimal"
     assert warm.objective == pytest.approx(plain.objective, rel=1e-9, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_readme_protection_against_high_figures(tmp_path):
+    """The README's cvar_alpha 0.7 paragraph (the worst 30%: high and observed) against a fresh compare."""
+    from pathlib import Path
+
+    from capacity.analysis import compare
+
+    repo = Path(__file__).resolve().parents[1]
+    res = compare.compare(repo / "inputs" / "england-2020.xlsx", tmp_path / "e.xlsx",
+                          vary=["settings:{risk_weight,cvar_alpha}=0/0.7,0.25/0.7,0.5/0.7,0.75/0.7,0.99/0.7"],
+                          workers=2, flex=False, stochastic=False)
+    assert res.exit_code == 0, res.message
+    f = res.frontier.set_index("variant")
+    zero, top = f.loc["risk_weight 0, cvar_alpha 0.7"], f.loc["risk_weight 0.99, cvar_alpha 0.7"]
+    text = (repo / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("Protecting against `high` as well"):text.index("## Reliability")]
+    for figure in (zero["cvar"], top["cvar"], top["expected_cost"] - zero["expected_cost"],
+                   zero["cvar"] - top["cvar"]):
+        assert f"£{round(figure):,}" in section, figure
+    ratio = (top["expected_cost"] - zero["expected_cost"]) / (zero["cvar"] - top["cvar"])
+    assert f"{round(100 * ratio)}p per £" in section

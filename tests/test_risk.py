@@ -307,3 +307,15 @@ def test_readme_protection_against_high_figures(tmp_path):
         assert f"£{round(figure):,}" in section, figure
     ratio = (top["expected_cost"] - zero["expected_cost"]) / (zero["cvar"] - top["cvar"])
     assert f"{round(100 * ratio)}p per £" in section
+
+
+def test_risk_weight_one_warns_that_the_expected_cost_is_left_to_chance(tmp_path):
+    src = tmp_path / "small.xlsx"
+    write_example("small", src)
+    inp = tmp_path / "one.xlsx"
+    _set(src, inp, risk_weight=1)
+    r = CliRunner().invoke(main, ["validate", str(inp)])
+    assert r.exit_code == 0 and "warning: settings!B11: risk_weight 1 minimises the CVaR alone" in r.output
+    _set(src, inp, risk_weight=0.99)
+    r = CliRunner().invoke(main, ["validate", str(inp)])
+    assert r.exit_code == 0 and "risk_weight" not in r.output

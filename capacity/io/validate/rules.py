@@ -272,6 +272,23 @@ def check_magnitude(book: Book, out: Collector, weeks: int | None) -> None:
               "(e.g. thousands) or check the figures")
 
 
+def check_risk_weight_one(book: Book, out: Collector, weeks: int | None) -> None:
+    """A warning (v2 section 4): with risk_weight 1 and several scenarios the expected cost is not minimised
+    at all; among the plans of least CVaR the solver returns one, not the cheapest on average."""
+    st = book.get("settings")
+    if st is None or any(k == "risk_weight" for _, k in st.bad):
+        return
+    lam = settings_value(book, "risk_weight", 0.0)
+    sc = book.get("scenarios")
+    n_scen = len([i for i in (sc.ids() if sc else []) if i is not None])
+    where = settings_cell(book, "risk_weight")
+    if lam is not None and float(lam) == 1.0 and n_scen > 1 and where:
+        out.warn("settings", where, "risk_weight 1 minimises the CVaR alone: scenarios outside the worst "
+                 "1 - cvar_alpha count for nothing, so among the plans of least CVaR the solver returns one, not "
+                 "the cheapest on average; a weight just below 1 (e.g. 0.99) gives about the same CVaR at the "
+                 "least expected cost")
+
+
 RULES: tuple[Callable[[Book, Collector, int | None], None], ...] = (
     check_horizon_dates,
     check_magnitude,
@@ -284,6 +301,7 @@ RULES: tuple[Callable[[Book, Collector, int | None], None], ...] = (
     check_unit_ids,
     check_contractor_terms,
     check_unserved_work,
+    check_risk_weight_one,
 ) + HISTORY_RULES
 
 

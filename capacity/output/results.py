@@ -441,7 +441,7 @@ def _summary(inputs: Inputs, result, plan: pd.DataFrame, coverage: pd.DataFrame,
     # v2 section 4: the risk of the cost to go, whatever the objective (risk_weight 0 included)
     a = rk.alpha(inputs)
     costs = sc["total"].to_numpy(dtype=float)
-    _, cvar = rk.var_cvar(costs, sc["probability"].to_numpy(dtype=float), a)
+    cvar = rk.tail_cvar(costs, sc["probability"].to_numpy(dtype=float), a)
     worst = int(np.argmax(costs)) if len(costs) else None
     rows += [
         ("risk_weight", rk.weight(inputs)),

@@ -20,7 +20,7 @@ difference naming the sheet and cell):
    expected cost minus the row's, cash cost = its cash parts, the parts add up to the expected
    cost, the expected cost is the probability-weighted sum of the row's scenario costs, the worst
    case is their maximum and CVaR their CVaR (by the minimisation formula, :func:`cvar_by_minimum`,
-   not the tail sum :func:`capacity.analysis.compare.runs.cvar` that wrote it); in
+   not the tail sum :func:`capacity.model.risk.tail_cvar` that wrote it); in
    ``negotiation`` the saving, per week of term removed, headroom and costs per FTE-week; in
    ``contract_use`` the costs per FTE-week and the contract columns of ``comparison``; in
    ``measures`` RP, WS, EVPI, VSS and each flexibility value from the runs' rows.
@@ -333,13 +333,12 @@ def _id(v) -> str:
 
 # ---- 4. figures from other cells ----------------------------------------------------
 def cvar_by_minimum(costs, probabilities, alpha: float) -> float:
-    """CVaR_alpha as Rockafellar and Uryasev define it, min over t of t + E[(cost - t)+] / (1 - alpha):
-    for a discrete distribution the minimum lies at one of the costs. An independent route to the
-    figure the compare run writes with the tail sum (capacity.analysis.compare.runs.cvar)."""
-    x = np.asarray(costs, dtype=float)
-    p = np.asarray(probabilities, dtype=float)
-    excess = np.maximum(x[None, :] - x[:, None], 0.0) @ p  # E[(cost - t)+] for each t = x[i]
-    return float(np.min(x + excess / (1.0 - alpha)))
+    """CVaR_alpha as Rockafellar and Uryasev define it, min over t of t + E[(cost - t)+] / (1 - alpha)
+    (:func:`capacity.model.risk.var_cvar`): an independent route to the figure the compare run writes with
+    the tail sum (:func:`capacity.model.risk.tail_cvar`)."""
+    from capacity.model.risk import var_cvar
+
+    return var_cvar(costs, probabilities, alpha)[1]
 
 
 def _figures_step(step: Report, tables: dict, base, alpha: float) -> None:

@@ -110,7 +110,7 @@ def on_frontier(rows: list[dict], records: dict, meta: dict) -> list[dict]:
 
 def frontier_table(rows: list[dict], records: dict, meta: dict) -> pd.DataFrame | None:
     """The frontier (see the module doc), or None when no run differs from the base in risk."""
-    from capacity.model.risk import var_cvar
+    from capacity.model.risk import tail_cvar
 
     chosen = on_frontier(rows, records, meta)
     if not chosen:
@@ -132,7 +132,7 @@ def frontier_table(rows: list[dict], records: dict, meta: dict) -> pd.DataFrame 
         if ref is not None:
             rr = recs[ref]
             sc = pd.DataFrame(rr["scenario_costs"])
-            _, ref_here = var_cvar(sc["total"], sc["probability"], a)
+            ref_here = tail_cvar(sc["total"], sc["probability"], a)
             r["extra_expected_cost"], r["cvar_reduction"], r["cost_per_cvar_removed"] = differences(
                 e, cv, float(rr["objective"]), ref_here)
         out.append(r)

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import time
@@ -15,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from capacity.io.inputs import Inputs
+from capacity.model.risk import tail_cvar as cvar  # noqa: F401  (compare's CVaR: the reporting route)
 
 from .common import OK
 
@@ -130,7 +130,8 @@ def measures(inputs: Inputs, built, res, alpha: float) -> dict:
     summary = dict(zip(tables.summary["key"], tables.summary["value"]))
     con = tables.contracts
     expected = float((sc["total"] * sc["probability"]).sum())
-    var, own = risk.var_cvar(sc["total"], sc["probability"], risk.alpha(inputs))
+    var, _ = risk.var_cvar(sc["total"], sc["probability"], risk.alpha(inputs))
+    own = risk.tail_cvar(sc["total"], sc["probability"], risk.alpha(inputs))
     lam = risk.weight(inputs)
     checks = {"scenario_check": abs(expected - float(expected_cost(inputs, res)))}
     if lam > 0:
@@ -158,31 +159,6 @@ def scenario_costs(inputs: Inputs, tables) -> pd.DataFrame:
     from capacity.output.results import scenario_costs as costs
 
     return costs(inputs, tables.plan, tables.coverage, tables.contracts)
-
-
-def cvar(costs, probabilities, alpha: float) -> float:
-    """CVaR_alpha of a discrete cost distribution (Rockafellar–Uryasev).
-
-    The expected cost in the worst ``1 - alpha`` of probability: costs are
-    taken from the highest down until that mass is filled, the last atom
-    only in part. ``alpha = 0`` gives the expectation; alpha -> 1 the worst.
-    """
-    x = np.asarray(costs, dtype=float)
-    p = np.asarray(probabilities, dtype=float)
-    if len(x) == 0:
-        return math.nan
-    if not 0 <= alpha < 1:
-        raise ValueError("alpha must lie in [0, 1)")
-    tail = 1.0 - alpha
-    order = np.argsort(-x, kind="stable")
-    taken, total = 0.0, 0.0
-    for i in order:
-        take = min(p[i], tail - taken)
-        if take <= 0:
-            break
-        total += take * x[i]
-        taken += take
-    return total / taken if taken > 0 else float(x.max())
 
 
 # ------------------------------------------------- problems derived from the base

@@ -319,3 +319,27 @@ def test_risk_weight_one_warns_that_the_expected_cost_is_left_to_chance(tmp_path
     _set(src, inp, risk_weight=0.99)
     r = CliRunner().invoke(main, ["validate", str(inp)])
     assert r.exit_code == 0 and "minimises the CVaR alone" not in r.output and "0 warnings" in r.output
+
+
+def test_compare_of_a_risk_averse_base_says_its_measures_are_expected_costs(tmp_path):
+    from capacity.analysis import compare
+
+    src = tmp_path / "small.xlsx"
+    write_example("small", src)
+    inp = tmp_path / "risk.xlsx"
+    _set(src, inp, risk_weight=0.5)
+    res = compare.compare(inp, tmp_path / "c.xlsx", workers=2, flex=False)
+    assert res.exit_code == 0, res.message
+    m = res.measures.set_index("key")
+    base = res.comparison.set_index("variant").loc["base"]
+    assert float(m.loc["rp", "value"]) == pytest.approx(float(base["expected_cost"]), rel=1e-12)
+    assert "compare expected costs, not the objective those plans minimised" in m.loc["vss", "note"]
+    _, _, _, s = run(with_risk(read_inputs_ok(inp), 0.5))
+    assert float(m.loc["rp", "value"]) == pytest.approx(s["expected_total_cost"], rel=1e-9)
+
+
+def read_inputs_ok(path):
+    from capacity.io.validate import read_inputs
+
+    inputs, _ = read_inputs(path)
+    return inputs

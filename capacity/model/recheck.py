@@ -151,3 +151,48 @@ def history_fixed(inputs: Inputs, plan: pd.DataFrame) -> np.ndarray:
     given = np.fromiter((k in keys for k in zip(plan["unit"], region, plan["week"].astype(int))),
                         dtype=bool, count=len(plan)) if keys else np.zeros(len(plan), dtype=bool)
     return past(inputs, plan) | given
+
+
+def expected_costs(inputs: Inputs, t: dict) -> dict[str, float]:
+    """The audit's independent cost breakdown (the reporting copy is
+    :func:`capacity.output.results.scenario_costs`): probability-weighted staff and
+    onboarding costs, fixed costs, lost value and their total, from the tables'
+    quantities (the scenario rows' fte, onboarded and lost, the contracts'
+    signed) and the input prices, never from the tables' cost columns. Used by
+    :func:`check_objective` and by the summary step of ``capacity audit``.
+
+    Version 2 section 1: these are the costs to go (weeks >= plan_from_week; a
+    contract's fixed cost unless it started before plan_from_week and is signed
+    by its status or by the history); ``sunk`` is the rest, every cost of the
+    history (the whole cost when plan_from_week is 1: 0)."""
+    T = plan_from(inputs)
+    plan = scenarios(t["plan"])
+    pi = plan["scenario"].map(inputs.scenarios["probability"]).to_numpy(float)
+    contract = is_contract(inputs, plan)
+    price = np.where(contract, plan["unit"].map(inputs.contracts["cost_per_fte_week"]),
+                     plan["unit"].map(inputs.sources["cost_per_fte_week"])).astype(float)
+    onboard = np.where(contract, 0.0, plan["unit"].map(inputs.sources["onboarding_cost"]).fillna(0.0)).astype(float)
+    staff_rows = price * plan["fte"].to_numpy(float)
+    onboarding_rows = onboard * plan["onboarded"].to_numpy(float)
+    go = ~past(inputs, plan)
+    con = t["contracts"]
+    signed = con["signed"].astype(bool).to_numpy() | (con["contract"].map(inputs.contracts["status"]) == "signed").to_numpy()
+    fixed_each = (con["signed"].astype(bool).to_numpy() * con["contract"].map(inputs.contracts["fixed_cost"]).to_numpy(float))
+    sunk_fixed = signed & (con["contract"].map(inputs.contracts["start_week"]).to_numpy(float) < T)
+    cov = scenarios(t["coverage"])
+    lost_rows = (cov["scenario"].map(inputs.scenarios["probability"]).to_numpy(float) * cov["lost"].to_numpy(float)
+                 * cov["work_type"].map(inputs.work_types["value_per_task"]).to_numpy(float))
+    cgo = ~past(inputs, cov)
+    out = {"staff": float((pi * staff_rows)[go].sum()), "onboarding": float((pi * onboarding_rows)[go].sum()),
+           "fixed": float(fixed_each[~sunk_fixed].sum()), "lost_value": float(lost_rows[cgo].sum())}
+    out["total"] = out["staff"] + out["onboarding"] + out["fixed"] + out["lost_value"]
+    out["sunk"] = (float((pi * (staff_rows + onboarding_rows))[~go].sum()) + float(fixed_each[sunk_fixed].sum())
+                   + float(lost_rows[~cgo].sum()))
+    # v2 section 4: the cost to go if each scenario happens (unweighted), for the CVaR checks
+    lost_each = cov["lost"].to_numpy(float) * cov["work_type"].map(inputs.work_types["value_per_task"]).to_numpy(float)
+    scen = list(inputs.scenarios.index)
+    per = pd.Series((staff_rows + onboarding_rows)[go], index=plan["scenario"].to_numpy()[go]).groupby(level=0).sum()
+    per = per.add(pd.Series(lost_each[cgo], index=cov["scenario"].to_numpy()[cgo]).groupby(level=0).sum(),
+                  fill_value=0.0)
+    out["by_scenario"] = {w: out["fixed"] + float(per.get(w, 0.0)) for w in scen}
+    return out

@@ -31,7 +31,7 @@ from capacity.io.inputs import Inputs
 
 from .core import Context
 from .family import FamilySpec
-from .recheck import EXPECTED, Check, Worst, worst
+from .recheck import EXPECTED, Check, Worst, expected_costs, worst
 
 BLOCK = "risk"
 #: the index of eta (one value)
@@ -115,8 +115,6 @@ def check_tail(inputs: Inputs, t: dict) -> Worst:
     from the tables' quantities and the input's prices), and eta + sum pi z / (1 - alpha) is the CVaR of
     those costs; the risk-adjusted probabilities q_w = (1 - lambda) pi_w + nu_w have nu_w within
     [0, lambda pi_w / (1 - alpha)], 0 below eta, at the top above it, and sum to 1."""
-    from capacity.analysis.checks import expected_costs
-
     risk = t.get("risk")
     lam, a = weight(inputs), alpha(inputs)
     if risk is None or len(risk) == 0:

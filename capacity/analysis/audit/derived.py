@@ -181,7 +181,7 @@ def check_contracts(d: Diffs, inputs, t: Table, plan: pd.DataFrame) -> None:
 def _summary_figures(inputs, tables: dict[str, Table]) -> dict[str, float]:
     """The summary's figures: its costs from the audit's cost breakdown
     (:func:`capacity.analysis.checks.expected_costs`), the rest from the tables' expected rows."""
-    from capacity.analysis.checks import expected_costs
+    from capacity.model.recheck import expected_costs
 
     costs = expected_costs(inputs, {k: t.frame for k, t in tables.items()})
     p, cv = tables["plan"].frame, tables["coverage"].frame
@@ -224,7 +224,7 @@ def check_risk(d: Diffs, inputs, tables: dict[str, Table]) -> None:
     in_tail from the costs and the value at risk, the worst scenario's name; with risk_weight 0 also
     excess_over_var = max(0, scenario_cost - value_at_risk) and risk_adjusted_probability = probability.
     (With risk_weight > 0 those come from the model; the constraint check re-tests them.)"""
-    from capacity.analysis.checks import expected_costs
+    from capacity.model.recheck import expected_costs
 
     s = key_values(tables["summary"])
     if "risk" not in tables:

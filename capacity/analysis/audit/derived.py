@@ -180,7 +180,7 @@ def check_contracts(d: Diffs, inputs, t: Table, plan: pd.DataFrame) -> None:
 # ---- summary ----------------------------------------------------------------
 def _summary_figures(inputs, tables: dict[str, Table]) -> dict[str, float]:
     """The summary's figures: its costs from the audit's cost breakdown
-    (:func:`capacity.analysis.checks.expected_costs`), the rest from the tables' expected rows."""
+    (:func:`capacity.model.recheck.expected_costs`), the rest from the tables' expected rows."""
     from capacity.model.recheck import expected_costs
 
     costs = expected_costs(inputs, {k: t.frame for k, t in tables.items()})

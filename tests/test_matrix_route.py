@@ -223,3 +223,20 @@ def test_progress_lines_during_a_solve_and_silence_without(capfd, monkeypatch):
     assert quiet.objective == res.objective
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+@pytest.mark.parametrize("lam,alpha", [(0.5, 0.9), (1.0, 0.0), (0.25, 0.6)])
+@pytest.mark.parametrize("seed", range(3))
+def test_matrix_is_the_pyomo_standard_form_with_the_cvar_in_the_objective(seed, lam, alpha):
+    """v2 section 4: the objective's parts weighted (1 - lambda), lambda and 1, the CVaR rows and eta's free
+    column, exactly as Pyomo states them."""
+    import dataclasses
+
+    inputs = synthetic(regions=2, weeks=6, scenarios=3, contracts=2, seed=seed, reveal_week=2)
+    inputs = dataclasses.replace(inputs, settings=dataclasses.replace(inputs.settings, risk_weight=lam,
+                                                                       cvar_alpha=alpha))
+    built = build_model(inputs)
+    mat = assert_is_pyomo_standard_form(built)
+    eta = mat.columns["eta"]
+    assert len(eta) == 1 and mat.col_lower[eta[0]] == -INF and mat.cost[eta[0]] == lam
+    assert len(mat.rows[("risk", "tail")]) == 3

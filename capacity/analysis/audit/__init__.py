@@ -126,7 +126,12 @@ def audit(output: str | Path, input_path: str | Path | None = None, *,
         report = check_report_path(report, output, input_path)
     progress(f"reading {output}")
     raw_out = read_workbook(output)   # once: the kind of workbook is read from its sheet names
-    if workbook_kind(raw_out) == "compare":
+    kind = workbook_kind(raw_out)
+    if kind == "backtest":
+        from capacity.analysis.audit.backtest_audit import audit_backtest
+
+        return audit_backtest(output, input_path, progress=progress, report=report, raw=raw_out)
+    if kind == "compare":
         from capacity.analysis.audit.compare_audit import audit_compare
 
         return audit_compare(output, input_path, progress=progress, report=report, all_runs=all_runs,

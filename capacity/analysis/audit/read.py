@@ -38,6 +38,8 @@ TEXT = {"scenario", "region", "unit", "kind", "work_type", "contract", "source",
 INT = {"week", "rows_checked"}
 #: The sheets that make a workbook a compare workbook (capacity compare), audited by compare_audit.py.
 COMPARE_SHEETS = ("comparison", "measures", "inputs_changed", "run")
+#: The sheets that make a workbook a backtest workbook (capacity backtest), audited by backtest_audit.py.
+BACKTEST_SHEETS = ("comparison", "steps", "weekly", "implemented", "run")
 
 @dataclass
 class Table:
@@ -199,10 +201,16 @@ def find_input(output: Path, run: dict, given: Path | None) -> Path:
 
 
 def workbook_kind(workbook) -> str:
-    """'compare' for a workbook of capacity compare (its sheets COMPARE_SHEETS, no 'plan'), else 'plan' (the
-    plan audit says why when it is not one either). ``workbook``: a RawWorkbook already read, or its path
-    (read here, the safety checks first)."""
+    """'backtest' for a workbook of capacity backtest (its sheets BACKTEST_SHEETS, no 'plan'), 'compare' for
+    one of capacity compare (its sheets COMPARE_SHEETS, no 'plan'), else 'plan' (the plan audit says why when
+    it is not one either). ``workbook``: a RawWorkbook already read, or its path (read here, the safety
+    checks first)."""
     from capacity.io.reader import read_workbook
 
     raw = workbook if hasattr(workbook, "sheets") else read_workbook(Path(workbook))
-    return "compare" if set(COMPARE_SHEETS) <= set(raw.sheets) and "plan" not in raw.sheets else "plan"
+    sheets = set(raw.sheets)
+    if "plan" in sheets:
+        return "plan"
+    if set(BACKTEST_SHEETS) <= sheets:
+        return "backtest"
+    return "compare" if set(COMPARE_SHEETS) <= sheets else "plan"

@@ -182,10 +182,16 @@ def _who(t: Table, i: int) -> str:
     f = t.frame
     parts = [f"{k} {_norm(f[k].iat[i])}" for k in KEYS.get(t.name, [])[1:] if k in f.columns]
     if "policy" in f.columns:
-        return f" of the {f['policy'].iat[i]}" + (f" ({', '.join(parts)})" if parts else "")
+        return f" of {_the(f['policy'].iat[i])}" + (f" ({', '.join(parts)})" if parts else "")
     if "key" in f.columns:
         return f" ({f['key'].iat[i]})"
     return ""
+
+
+def _the(policy) -> str:
+    """'the rolling policy', 'the one-shot plan', 'hindsight'."""
+    p = _norm(policy)
+    return p if p == NAMES["hindsight"] else f"the {p}"
 
 
 def _col(t: Table, start: str) -> str | None:
@@ -255,12 +261,16 @@ def _input_step(step: Report, output: Path, run: dict, run_table: Table, input_p
 
 
 # ---- 3. options -----------------------------------------------------------------
-def command_options(command_line: str) -> dict:
+def command_options(command_line: str) -> dict | None:
     """--realised, --every, --exclude-realised and --forecast-sd as a command line gives them (their
-    defaults when absent); raises ValueError when the line cannot be parsed."""
+    defaults when absent); None when it is not a ``capacity backtest`` command line (the library called
+    from another program records that program's); raises ValueError when it cannot be parsed."""
     from capacity.analysis.backtest import DEFAULT_SD
 
     words = shlex.split(command_line)
+    if "backtest" not in words:
+        return None
+    words = words[words.index("backtest") + 1:]
     out = {"realised": None, "every": 1, "exclude_realised": False, "sd": DEFAULT_SD}
     flags = {"--realised": "realised", "--every": "every", "--forecast-sd": "sd"}
     i = 0
@@ -305,14 +315,18 @@ def _options_step(step: Report, rt: Table, run: dict, inputs) -> dict | None:
     w = _num(run.get("workers"))
     opts["workers"] = int(w) if math.isfinite(w) and w >= 1 else 2
     line = _norm(run.get("command_line"))
-    checked_line = False
+    how = "no command line recorded to check them against"
     if line:
         try:
             given = command_options(line)
         except ValueError as exc:
             problems.append(f"{cell('command_line')}: the command line cannot be read ({exc})")
-        else:
-            checked_line = True
+            given = None
+        if given is None and not problems:
+            how = f"the command line recorded in {cell('command_line')} is not one of capacity backtest, so they " \
+                  "were not checked against it"
+        elif given is not None:
+            how = "as its command line gives them"
             for k, key, flag in (("realised", "realised_scenario", "--realised"), ("every", "every_weeks", "--every"),
                                  ("exclude_realised", "exclude_realised", "--exclude-realised"),
                                  ("sd", "forecast_sd", "--forecast-sd")):
@@ -338,7 +352,6 @@ def _options_step(step: Report, rt: Table, run: dict, inputs) -> dict | None:
     if "mip_gap" in run and not math.isclose(gap, float(inputs.settings.mip_gap), rel_tol=1e-12, abs_tol=0.0):
         problems.append(f"{cell('mip_gap')}: mip_gap is {fmt(gap)}, but the input's settings give "
                         f"{fmt(float(inputs.settings.mip_gap))}")
-    how = "as its command line gives them" if checked_line else "no command line recorded to check them against"
     step(f"options: --realised {realised} --every {opts['every']}"
          f"{' --exclude-realised' if opts['exclude_realised'] else ''} --forecast-sd {opts['sd']:g} read back from "
          f"the run sheet ({how}); forecast {', '.join(forecast)}", problems, "options (run sheet)", name="options",
@@ -361,7 +374,7 @@ def _implemented_step(step: Report, tables: dict, inputs) -> None:
     share = "completion share of the region, all work"
     seen: dict[tuple, tuple[int, float]] = {}
     for i in range(len(f)):
-        unit, kind, region = _norm(f["unit"].iat[i]), _norm(f["kind"].iat[i]), _norm(f["region"].iat[i])
+        unit, region = _norm(f["unit"].iat[i]), _norm(f["region"].iat[i])
         wk = _num(f["week"].iat[i])
         if math.isfinite(wk):
             d.text(t, i, "week starting", _week_start(inputs, wk), "the input's start_date and the week")
@@ -386,12 +399,14 @@ def _implemented_step(step: Report, tables: dict, inputs) -> None:
                 continue
             key = (_norm(f["policy"].iat[i]), wk, region)
             if key in seen:
-                d.number(t, i, share, seen[key][1], f"the region's other rows of that week ({t.cell(seen[key][0], share)})")
+                d.number(t, i, share, seen[key][1],
+                         f"the region's other rows of that week ({t.cell(seen[key][0], share)})")
             else:
                 seen[key] = (i, s)
     step(f"implemented: {d.cells:,} cells recomputed (cash cost from the input's prices x FTE in post and "
-         "starters, week start dates, one completion share per region and week)", d.lines, "implemented",
-         name="implemented", figures={"cells": d.cells, "largest_relative_difference": d.largest})
+         f"starters, week start dates, one completion share per region and week; ARITH_REL_TOL {ARITH_REL_TOL:g} "
+         "relative)", d.lines, "implemented", name="implemented",
+         figures={"cells": d.cells, "largest_relative_difference": d.largest})
 
 
 def _fixed_ok(recorded: float, required: list[float], optional: list[float]) -> float | None:
@@ -431,7 +446,7 @@ def _weekly_step(step: Report, tables: dict, inputs, cur: str) -> None:
         if math.isfinite(wk):
             d.text(t, i, "week starting", _week_start(inputs, wk), "the input's start_date and the week")
         if not rows:
-            d.lines.append(f"{t.cell(i, 'week')}: week {fmt(wk)} of the {pol} has no row in sheet implemented")
+            d.lines.append(f"{t.cell(i, 'week')}: week {fmt(wk)} of {_the(pol)} has no row in sheet implemented")
             continue
         kinds = [_norm(g["kind"].iat[j]) for j in rows]
         fte = [_num(g["FTE in post"].iat[j]) for j in rows]
@@ -467,11 +482,11 @@ def _weekly_step(step: Report, tables: dict, inputs, cur: str) -> None:
     for p in POLICIES:
         got = sorted(_num(f["week"].iat[i]) for i in _rows(t, p))
         if got != weeks:
-            d.lines.append(f"weekly!B1: the {NAMES[p]}'s weeks are {', '.join(fmt(w) for w in got) or 'none'}, but "
+            d.lines.append(f"weekly!B1: {_the(NAMES[p])}'s weeks are {', '.join(fmt(w) for w in got) or 'none'}, but "
                            f"the input has weeks 1 to {weeks[-1]}, one row each")
     step(f"weekly: {d.cells:,} cells recomputed from sheet implemented and the input (FTE by kind, staff cost, "
-         "onboarding, fixed contract costs, cash cost, completion share)", d.lines, "weekly", name="weekly",
-         figures={"cells": d.cells, "largest_relative_difference": d.largest})
+         f"onboarding, fixed contract costs, cash cost, completion share; ARITH_REL_TOL {ARITH_REL_TOL:g} relative)",
+         d.lines, "weekly", name="weekly", figures={"cells": d.cells, "largest_relative_difference": d.largest})
 
 
 def _comparison_step(step: Report, tables: dict, cur: str) -> None:
@@ -486,7 +501,7 @@ def _comparison_step(step: Report, tables: dict, cur: str) -> None:
     names = [_norm(p) for p in f["policy"]]
     for p in POLICIES:
         if NAMES[p] not in names:
-            d.lines.append(f"comparison!A1: no row for the {NAMES[p]}")
+            d.lines.append(f"comparison!A1: no row for {_the(NAMES[p])}")
     for i in range(len(f)):
         pol = names[i]
         p = next((k for k, v in NAMES.items() if v == pol), None)
@@ -516,7 +531,8 @@ def _comparison_step(step: Report, tables: dict, cur: str) -> None:
                                              f"fixed contract costs {c}") if x in f.columns]
         d.number(t, i, f"realised cash cost {c}", sum(parts), "contractors + regional + onboarding + fixed contract "
                  "costs", of=parts)
-        cash_i, lost_i = _num(f[f"realised cash cost {c}"].iat[i]), _num(f[f"lost value, notional, not spent {c}"].iat[i])
+        cash_i = _num(f[f"realised cash cost {c}"].iat[i])
+        lost_i = _num(f[f"lost value, notional, not spent {c}"].iat[i])
         d.number(t, i, total_col, cash_i + lost_i, "realised cash cost + lost value", of=(cash_i, lost_i))
         if hind is not None:
             tot = _num(f[total_col].iat[i])
@@ -545,7 +561,7 @@ def _comparison_step(step: Report, tables: dict, cur: str) -> None:
             d.text(rt, keys[f"{p}:solver_status"], "value", want, "the solver status of its steps")
     step(f"comparison: {d.cells:,} cells recomputed from sheets weekly, implemented and steps (each cost part, "
          "the totals, more than hindsight, the completion share, the plans made; the run sheet's figures per "
-         "policy)", d.lines, "comparison", name="comparison",
+         f"policy; ARITH_REL_TOL {ARITH_REL_TOL:g} relative)", d.lines, "comparison", name="comparison",
          figures={"cells": d.cells, "largest_relative_difference": d.largest})
 
 
@@ -622,10 +638,11 @@ def _steps_step(step: Report, tables: dict, inputs, opts: dict | None, cur: str)
             obj_col = _col(t, "objective:")
             obj = _num(f[obj_col].iat[i]) if obj_col else 0.0
             allowed = (_gap(f["MIP gap"].iat[i]) * max(1.0, abs(obj) + sum(before)) + OBJ_TOL * max(1.0, sum(before)))
-            d.number(t, i, sunk_col, sum(before), f"the {pol}'s realised cash cost + lost value of the weeks before "
+            d.number(t, i, sunk_col, sum(before), f"{_the(pol)}'s realised cash cost + lost value of the weeks before "
                      f"week {T} in sheet weekly", rel=0.0, absolute=allowed)
     step(f"steps: {d.cells:,} cells recomputed (forecast probabilities from the input's cases, reveal week, the "
-         "implemented branch, the sunk cost from sheet weekly)", d.lines, "steps", name="steps",
+         f"implemented branch, the sunk cost from sheet weekly; probabilities within PROB_TOL {PROB_TOL:g}, the sunk "
+         f"cost within the step's MIP gap + OBJ_TOL {OBJ_TOL:g})", d.lines, "steps", name="steps",
          figures={"cells": d.cells, "largest_relative_difference": d.largest})
 
 
@@ -649,7 +666,7 @@ def _invariants_step(step: Report, tables: dict, inputs, opts: dict | None, cur:
         got = [_num(f["plan from week"].iat[j]) for j in rows]
         if got != starts:
             where = t.cell(rows[0], "plan from week") if rows else "steps!A1"
-            lines.append(f"{where}: the {NAMES[p]} plans from week{'s' if len(got) != 1 else ''} "
+            lines.append(f"{where}: {_the(NAMES[p])} plans from week{'s' if len(got) != 1 else ''} "
                          f"{', '.join(fmt(x) for x in got) or 'none'}, but "
                          + (f"--every {opts['every']} implies weeks {', '.join(map(str, starts))}" if p == "rolling"
                             else "it makes one plan, from week 1"))
@@ -657,11 +674,11 @@ def _invariants_step(step: Report, tables: dict, inputs, opts: dict | None, cur:
             T = _num(f["plan from week"].iat[j])
             k = K if p == "rolling" else weeks
             if _num(f["step"].iat[j]) != n:
-                lines.append(f"{t.cell(j, 'step')}: step of the {NAMES[p]} is {fmt(_num(f['step'].iat[j]))}, but it is "
-                             f"its plan number {n}")
+                lines.append(f"{t.cell(j, 'step')}: step of {_the(NAMES[p])} is {fmt(_num(f['step'].iat[j]))}, but "
+                             f"it is its plan number {n}")
             if math.isfinite(T) and _num(f["implemented to week"].iat[j]) != min(T + k - 1, weeks):
-                lines.append(f"{t.cell(j, 'implemented to week')}: implemented to week of the {NAMES[p]} (step {n}) is "
-                             f"{fmt(_num(f['implemented to week'].iat[j]))}, but a plan from week {fmt(T)} kept "
+                lines.append(f"{t.cell(j, 'implemented to week')}: implemented to week of {_the(NAMES[p])} (step {n}) "
+                             f"is {fmt(_num(f['implemented to week'].iat[j]))}, but a plan from week {fmt(T)} kept "
                              f"{k} week{'s' if k != 1 else ''} is implemented to week {int(min(T + k - 1, weeks))}")
     # probabilities
     for j in range(len(f)):
@@ -673,7 +690,7 @@ def _invariants_step(step: Report, tables: dict, inputs, opts: dict | None, cur:
                 lines.append(f"{t.cell(j, col)}: {col} is {fmt(x)}, not a probability")
         if abs(sum(ps) - 1.0) > 1e-9 * max(1, len(ps)):
             first = next(iter(pcols.values()), "policy")
-            lines.append(f"{t.cell(j, first)}: the forecast probabilities of the {_norm(f['policy'].iat[j])} "
+            lines.append(f"{t.cell(j, first)}: the forecast probabilities of {_the(f['policy'].iat[j])} "
                          f"(step {fmt(_num(f['step'].iat[j]))}) sum to {sum(ps):.12g}, not 1")
     # hindsight no more costly than any policy that met the completion targets
     names = [_norm(p) for p in cf["policy"]]
@@ -689,7 +706,7 @@ def _invariants_step(step: Report, tables: dict, inputs, opts: dict | None, cur:
             met = _norm(cf["completion targets met"].iat[i]) if "completion targets met" in cf.columns else "Yes"
             v = _num(cf[total_col].iat[i])
             if met == "Yes" and v < h - allowed:
-                lines.append(f"{comp.cell(i, total_col)}: the {n} cost {fmt(v)}, less than hindsight's {fmt(h)} "
+                lines.append(f"{comp.cell(i, total_col)}: {_the(n)} cost {fmt(v)}, less than hindsight's {fmt(h)} "
                              f"({comp.cell(hi, total_col)}) by more than hindsight's MIP gap allows ({fmt(allowed)}): "
                              "hindsight is the optimum with the realised demand known")
         if len(hrows) == 1 and obj_col is not None:
@@ -709,7 +726,8 @@ def _invariants_step(step: Report, tables: dict, inputs, opts: dict | None, cur:
                          "same forecast")
     step("invariants: hindsight costs no more than any policy that met the completion targets, and what its plan "
          "expected; the one-shot plan and hindsight plan once from week 1; the rolling policy's plans are at the "
-         f"weeks --every {opts['every'] if opts else '?'} implies; each step's probabilities sum to 1", lines,
+         f"weeks --every {opts['every'] if opts else '?'} implies; each step's probabilities sum to 1 (costs within "
+         f"hindsight's MIP gap + OBJ_TOL {OBJ_TOL:g}, relative)", lines,
          "invariants", name="invariants")
 
 
@@ -736,7 +754,8 @@ def _rerun_step(step: Report, tables: dict, inputs, opts: dict, cur: str, progre
         _compare_frame(d, tables[name], want, name, gaps)
     step(f"re-run: the backtest run again with the options read back; {d.cells:,} cells of comparison, steps, "
          f"weekly and implemented equal to the re-run's (largest relative difference {d.largest:.2g}; "
-         f"RERUN_REL_TOL {RERUN_REL_TOL:g}, objectives within the MIP gaps)", d.lines, "re-run", name="re-run",
+         f"RERUN_REL_TOL {RERUN_REL_TOL:g}; an objective or sunk cost within (its MIP gap + the re-run's + OBJ_TOL "
+         f"{OBJ_TOL:g}) x max(1, |value|); seconds not compared)", d.lines, "re-run", name="re-run",
          figures={"cells": d.cells, "largest_relative_difference": d.largest})
     return bt
 

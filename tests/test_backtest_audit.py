@@ -131,9 +131,11 @@ def test_report_file(backtested, tmp_path):
 def test_an_edited_comparison_cost_is_named(backtested, tmp_path):
     col = f"realised cost incl. lost value ({CUR})"
     out, cell, old = _edit(backtested, tmp_path, "comparison", {"policy": "rolling policy"}, col, delta=1000.0)
-    code, text = _audit(out)
+    rep = tmp_path / "audit.txt"
+    code, text = _audit(out, "--report", str(rep))
     assert code == 5, text
-    assert text.strip().splitlines()[-1].startswith("not verified")
+    assert "NOT VERIFIED" in rep.read_text() and f"{cell}" in rep.read_text()
+    assert any(ln.startswith("not verified: ") for ln in text.splitlines())
     found = _mismatch_lines(text, cell)
     # cash + lost value (the derived figure) and the re-run both give the old value
     assert any("realised cash cost + lost value gives" in ln for ln in found), text
@@ -199,6 +201,15 @@ def test_an_edited_option_in_the_run_sheet_is_named(backtested, tmp_path):
 # --------------------------------------------------------------------------
 # The input, unreadable workbooks, the other kinds
 # --------------------------------------------------------------------------
+
+def test_text_in_a_number_cell_is_named(backtested, tmp_path):
+    out, cell, _ = _edit(backtested, tmp_path, "weekly", {"policy": "rolling policy", "week": 2}, "FTE: eho",
+                         value="twenty-four")
+    code, text = _audit(out)
+    assert code == 5, text
+    assert any("is 'twenty-four', but the sum of sheet implemented's FTE in post of kind eho gives 24" in ln
+               for ln in _mismatch_lines(text, cell)), text
+
 
 def test_a_changed_input_is_an_sha_mismatch(backtested, tmp_path):
     inp, out = _copy(backtested, tmp_path)

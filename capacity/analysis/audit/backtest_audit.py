@@ -152,7 +152,8 @@ class _Diffs:
         if math.isfinite(diff):
             self.largest = max(self.largest, diff / scale)
         if diff > rel * scale + absolute:
-            self.add(t, i, col, fmt(got), fmt(want), what)
+            raw = t.frame[col].iat[i]
+            self.add(t, i, col, fmt(got) if math.isfinite(got) or raw is None else repr(raw), fmt(want), what)
 
     def text(self, t: Table, i: int, col: str, want, what: str) -> None:
         if col not in t.frame.columns:

@@ -343,10 +343,11 @@ def _backtest_text(run) -> str:
               help="Also write what was checked and found (digests, steps, tolerances and their origin) to "
                    "FILE: .xlsx, or .md / .txt for text.")
 @click.option("--all", "all_runs", is_flag=True,
-              help="A compare workbook: re-solve every run (and the WS, EV and EEV runs), not a sample.")
+              help="A compare workbook: re-solve every run (and the WS, EV and EEV runs), not a sample (a plan or "
+                   "backtest workbook is always re-solved whole).")
 @click.pass_context
 def audit(ctx, output: Path, input_path: Path | None, report: Path | None, all_runs: bool):
-    """Re-check an output workbook (of plan or compare) against its input without trusting it: exit 0
+    """Re-check an output workbook (of plan, compare or backtest) against its input without trusting it: exit 0
     verified, 5 mismatch."""
     import time
 

@@ -194,17 +194,10 @@ def audit_compare(output, input_path=None, *, progress: Callable[[str], None] = 
                   report=None, all_runs: bool = False, workers: int | None = None, raw=None):
     """Verify a compare workbook against its input (see the module doc); an AuditResult. ``raw``: the
     workbook already read by :func:`capacity.analysis.audit.audit`, which has checked ``report`` too."""
-    from capacity.analysis.audit import AuditResult
-    from capacity.analysis.audit.report_file import check_report_path, write_audit_report
-    from capacity.exitcodes import EXIT_MISMATCH, EXIT_OK
+    from capacity.analysis.audit.report_file import begin, write_audit_report
+    from capacity.exitcodes import EXIT_MISMATCH
 
-    output = Path(output)
-    if report is not None and raw is None:
-        report = check_report_path(report, output, input_path)
-    res = AuditResult(EXIT_OK, output=output)
-    step = Report(res.lines, res.mismatches, res.steps)
-    if raw is None:
-        progress(f"reading {output}")
+    output, report, res, step = begin(output, input_path, report, raw, progress)
     problems: list[str] = []
     raw_out, tables, run = read_compare(output, problems, raw)
     comp = tables["comparison"]

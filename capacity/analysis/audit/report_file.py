@@ -36,6 +36,24 @@ RESULT_WORDS = {True: "pass", False: "MISMATCH", None: "not verified"}
 
 
 # ------------------------------------------------------------------ paths
+def begin(output, input_path, report, raw, progress):
+    """The start every audit of a non-plan workbook shares: (output as a Path, the checked report path,
+    a fresh AuditResult, its step Report). ``raw``: the workbook already read by
+    :func:`capacity.analysis.audit.audit`, which has checked ``report`` too."""
+    from capacity.analysis.audit import AuditResult
+    from capacity.analysis.audit.diffs import Report
+    from capacity.exitcodes import EXIT_OK
+
+    output = Path(output)
+    if report is not None and raw is None:
+        report = check_report_path(report, output, input_path)
+    res = AuditResult(EXIT_OK, output=output)
+    step = Report(res.lines, res.mismatches, res.steps)
+    if raw is None:
+        progress(f"reading {output}")
+    return output, report, res, step
+
+
 def check_report_path(report, output, input_path=None) -> Path:
     """The report path, checked before the audit runs: a known suffix, not the audited workbook nor
     the input, and a folder that can be written (:func:`capacity.io.safety.check_output_path`)."""

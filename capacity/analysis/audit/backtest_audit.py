@@ -209,8 +209,7 @@ def audit_backtest(output, input_path=None, *, progress: Callable[[str], None] =
                    report=None, raw=None):
     """Verify a backtest workbook against its input (see the module doc); an AuditResult. ``raw``: the
     workbook already read by :func:`capacity.analysis.audit.audit`, which has checked ``report`` too."""
-    from capacity.analysis.audit.report_file import begin, write_audit_report
-    from capacity.exitcodes import EXIT_MISMATCH
+    from capacity.analysis.audit.report_file import begin, finish
 
     output, report, res, step = begin(output, input_path, report, raw, progress)
     raw_out, tables, run = read_backtest(output, raw)
@@ -230,16 +229,7 @@ def audit_backtest(output, input_path=None, *, progress: Callable[[str], None] =
     fresh = _rerun_step(step, tables, inputs, opts, cur, progress) if opts is not None else None
     res.objective = _objective(tables, fresh, inputs, cur)
     res.tolerances = _tolerances(res)
-    if res.mismatches:
-        res.exit_code = EXIT_MISMATCH
-        res.lines.append(f"not verified: {len(res.mismatches)} difference{'s' if len(res.mismatches) != 1 else ''} "
-                         "(see above)")
-    else:
-        res.lines.append("verified")
-    if report is not None:
-        progress(f"writing the report {report}")
-        res.report_path = write_audit_report(report, res)
-    return res
+    return finish(res, report, progress)
 
 
 # ---- 2. input -----------------------------------------------------------------

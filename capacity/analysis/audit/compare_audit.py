@@ -194,8 +194,7 @@ def audit_compare(output, input_path=None, *, progress: Callable[[str], None] = 
                   report=None, all_runs: bool = False, workers: int | None = None, raw=None):
     """Verify a compare workbook against its input (see the module doc); an AuditResult. ``raw``: the
     workbook already read by :func:`capacity.analysis.audit.audit`, which has checked ``report`` too."""
-    from capacity.analysis.audit.report_file import begin, write_audit_report
-    from capacity.exitcodes import EXIT_MISMATCH
+    from capacity.analysis.audit.report_file import begin, finish
 
     output, report, res, step = begin(output, input_path, report, raw, progress)
     problems: list[str] = []
@@ -217,16 +216,7 @@ def audit_compare(output, input_path=None, *, progress: Callable[[str], None] = 
     _break_even_step(step, tables, fresh, rows)
     res.objective = _objective(comp, fresh)
     res.tolerances = _tolerances(res)
-    if res.mismatches:
-        res.exit_code = EXIT_MISMATCH
-        res.lines.append(f"not verified: {len(res.mismatches)} difference{'s' if len(res.mismatches) != 1 else ''} "
-                         "(see above)")
-    else:
-        res.lines.append("verified")
-    if report is not None:
-        progress(f"writing the report {report}")
-        res.report_path = write_audit_report(report, res)
-    return res
+    return finish(res, report, progress)
 
 
 def _alpha(run: dict, measures: Table) -> float:

@@ -54,6 +54,23 @@ def begin(output, input_path, report, raw, progress):
     return output, report, res, step
 
 
+def finish(res, report, progress):
+    """The end the compare and backtest audits share: the verdict line (exit 5 on any mismatch) and the
+    report file when asked for; returns ``res``."""
+    from capacity.exitcodes import EXIT_MISMATCH
+
+    if res.mismatches:
+        res.exit_code = EXIT_MISMATCH
+        res.lines.append(f"not verified: {len(res.mismatches)} difference{'s' if len(res.mismatches) != 1 else ''} "
+                         "(see above)")
+    else:
+        res.lines.append("verified")
+    if report is not None:
+        progress(f"writing the report {report}")
+        res.report_path = write_audit_report(report, res)
+    return res
+
+
 def check_report_path(report, output, input_path=None) -> Path:
     """The report path, checked before the audit runs: a known suffix, not the audited workbook nor
     the input, and a folder that can be written (:func:`capacity.io.safety.check_output_path`)."""

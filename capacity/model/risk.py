@@ -95,6 +95,17 @@ def var_cvar(costs, probabilities, a: float) -> tuple[float, float]:
     return eta, best
 
 
+def in_tail(costs, probabilities, eta: float, a: float) -> np.ndarray:
+    """Whether each scenario's cost counts in the CVaR: 'yes' above the value at risk ``eta``; 'partly' at
+    it when only part of its probability lies in the worst ``1 - a``; 'no' otherwise."""
+    c = np.asarray(costs, dtype=float)
+    p = np.asarray(probabilities, dtype=float)
+    tol = 1e-9 * max(1.0, abs(eta)) if np.isfinite(eta) else 0.0
+    above = c > eta + tol
+    room = (1 - a) - float(p[above].sum())   # the tail's probability left for the scenarios at eta
+    return np.where(above, "yes", np.where((np.abs(c - eta) <= tol) & (room > 1e-12), "partly", "no"))
+
+
 def tail_weights(costs, probabilities, eta: float, lam: float, a: float) -> np.ndarray:
     """nu_w from the costs (when no dual is at hand): lambda pi_w / (1 - a) for a cost above ``eta``,
     0 below it, and what is left of lambda shared by the scenarios at ``eta``, by probability."""

@@ -128,11 +128,10 @@ def tabulate(inputs: Inputs, built, result) -> Tables:
     work = _sorted(work, ["scenario", "week", "region", "work_type", "unit"], inputs)
 
     shadow = _shadow_prices(result)
-    provisional = _contracts(inputs, result, plan, shadow, None)
-    sc = scenario_costs(inputs, plan, coverage, provisional)   # lock_in_shadow_price plays no part in it
-    risk = risk_table(inputs, result, sc)
-    contracts = _contracts(inputs, result, plan, shadow, risk)
-    summary = _summary(inputs, result, plan, coverage, sc, risk)
+    contracts = _contracts(inputs, result, plan, shadow)
+    sc = scenario_costs(inputs, plan, coverage, contracts)
+    risk, value_at_risk = risk_table(inputs, result, sc)
+    summary = _summary(inputs, result, plan, coverage, sc, value_at_risk)
     return Tables(plan=plan.reset_index(drop=True), work=work.reset_index(drop=True),
                   coverage=coverage.reset_index(drop=True), contracts=contracts, shadow_prices=shadow,
                   summary=summary, risk=risk)
@@ -255,18 +254,18 @@ def _shadow_prices(result) -> pd.DataFrame:
     return out[SHADOW_COLUMNS].reset_index(drop=True)
 
 
-def _contracts(inputs: Inputs, result, plan: pd.DataFrame, shadow: pd.DataFrame,
-               risk: pd.DataFrame | None) -> pd.DataFrame:
+def _contracts(inputs: Inputs, result, plan: pd.DataFrame, shadow: pd.DataFrame) -> pd.DataFrame:
     """The contracts sheet. ``lock_in_shadow_price`` weights each scenario's lock_in price by the
     scenario's weight in the objective: its probability, or with the CVaR in the objective (v2 section 4)
-    its risk-adjusted probability (``risk``), so that it stays the objective's derivative."""
+    its risk-adjusted probability (the CVaR rows' duals, which come with the shadow prices), so that it
+    stays the objective's derivative."""
     con = inputs.contracts
     exp = plan[(plan["scenario"] == EXPECTED) & (plan["kind"] == "contractor")].groupby("unit")[
         ["cost", "paid_hours", "task_hours"]].sum()
     y = result.values.get("y", pd.Series(dtype=float)).reindex(con.index).fillna(0.0)
     L = result.values.get("L", pd.Series(dtype=float)).reindex(con.index).fillna(0.0)
-    pi = inputs.scenarios["probability"] if risk is None else \
-        risk.set_index("scenario")["risk_adjusted_probability"]
+    q = getattr(result, "risk_adjusted_probability", None)
+    pi = inputs.scenarios["probability"] if q is None else q
     lock = shadow[shadow["constraint"] == CONSTRAINT_NAMES["lock_in"]]
     if len(lock):
         w = lock["scenario"].map(pi).to_numpy(dtype=float)
@@ -376,16 +375,16 @@ def _costs(inputs: Inputs, plan: pd.DataFrame, coverage: pd.DataFrame, contracts
     return out
 
 
-def risk_table(inputs: Inputs, result, sc: pd.DataFrame) -> pd.DataFrame:
+def risk_table(inputs: Inputs, result, sc: pd.DataFrame) -> tuple[pd.DataFrame, float]:
     """v2 section 4, one row per scenario: its probability, its cost to go (``scenario_costs``' total),
-    its excess over the value at risk (``z``) and its risk-adjusted probability (``q``).
+    its excess over the value at risk (``z``) and its risk-adjusted probability (``q``); and the value at
+    risk.
 
     With risk_weight lambda > 0 the value at risk is the model's ``eta``, the excess its ``z`` and ``q`` the
     CVaR rows' duals (:func:`capacity.model.solve.risk_adjusted_probability`; from the costs when no dual
     was computed, :func:`capacity.model.risk.tail_weights`). With lambda = 0 (no CVaR in the model) the
     same figures are computed from the costs: the value at risk is the cvar_alpha-quantile, q = pi.
-    ``in_tail``: whether the scenario's cost counts in the CVaR (yes above the value at risk, partly at it
-    when only part of its probability is in the worst 1 - cvar_alpha, no below)."""
+    ``in_tail``: :func:`capacity.model.risk.in_tail`."""
     lam, a = rk.weight(inputs), rk.alpha(inputs)
     scen = list(sc["scenario"])
     p = sc["probability"].to_numpy(dtype=float)
@@ -401,18 +400,13 @@ def risk_table(inputs: Inputs, result, sc: pd.DataFrame) -> pd.DataFrame:
         eta, _ = rk.var_cvar(c, p, a)
         z = np.maximum(c - eta, 0.0)
         q = p.copy()
-    tol = 1e-9 * max(1.0, abs(eta)) if np.isfinite(eta) else 0.0
-    # the share of probability of the scenarios at the value at risk that is in the tail
-    above = float(p[c > eta + tol].sum())
-    at = np.abs(c - eta) <= tol
-    part = (1 - a) - above
-    in_tail = np.where(c > eta + tol, "yes", np.where(at & (part > 1e-12), "partly", "no"))
-    return pd.DataFrame({"scenario": scen, "probability": p, "scenario_cost": c, "excess_over_var": z,
-                         "in_tail": in_tail, "risk_adjusted_probability": q})[RISK_COLUMNS]
+    frame = pd.DataFrame({"scenario": scen, "probability": p, "scenario_cost": c, "excess_over_var": z,
+                          "in_tail": rk.in_tail(c, p, eta, a), "risk_adjusted_probability": q})[RISK_COLUMNS]
+    return frame, eta
 
 
 def _summary(inputs: Inputs, result, plan: pd.DataFrame, coverage: pd.DataFrame, sc: pd.DataFrame,
-             risk: pd.DataFrame):
+             value_at_risk: float):
     e = {part: float((sc[part] * sc["probability"]).sum()) for part in COST_PARTS}
     exp = plan[plan["scenario"] == EXPECTED]
     cov = coverage[coverage["scenario"] == EXPECTED]
@@ -447,16 +441,8 @@ def _summary(inputs: Inputs, result, plan: pd.DataFrame, coverage: pd.DataFrame,
         ("risk_weight", rk.weight(inputs)),
         ("cvar_alpha", a),
         ("cvar", cvar),
-        ("value_at_risk", _value_at_risk(inputs, result, risk)),
+        ("value_at_risk", value_at_risk),
         ("worst_scenario", None if worst is None else str(sc["scenario"].iloc[worst])),
         ("worst_scenario_cost", None if worst is None else float(costs[worst])),
     ]
     return pd.DataFrame(rows, columns=["key", "value"])
-
-
-def _value_at_risk(inputs: Inputs, result, risk: pd.DataFrame) -> float:
-    """eta: the model's (risk_weight > 0), else the cvar_alpha-quantile of the costs to go."""
-    eta_v = result.values.get("eta") if result.values else None
-    if rk.weight(inputs) > 0 and eta_v is not None and len(eta_v):
-        return float(eta_v.iloc[0])
-    return rk.var_cvar(risk["scenario_cost"], risk["probability"], rk.alpha(inputs))[0]

@@ -251,11 +251,7 @@ def check_risk(d: Diffs, inputs, tables: dict[str, Table]) -> None:
                   "max(0, scenario_cost - value_at_risk)", absolute=REL_TOL * max(1.0, float(np.abs(c).max())))
         d.compare(t, "risk_adjusted_probability", rows, r["risk_adjusted_probability"], p,
                   "the probability (risk_weight 0)")
-    a = risk.alpha(inputs)
-    tol = 1e-9 * max(1.0, abs(eta))
-    above = float(p[c > eta + tol].sum())
-    want = np.where(c > eta + tol, "yes", np.where((np.abs(c - eta) <= tol) & ((1 - a) - above > 1e-12),
-                                                   "partly", "no"))
+    want = risk.in_tail(c, p, eta, risk.alpha(inputs))   # from the recomputed costs, not the sheet's
     for i in np.nonzero(r["in_tail"].astype(str).to_numpy() != want)[0]:
         d.add(f"{t.cell(int(i), 'in_tail')}: in_tail is {r['in_tail'].iat[i]!r}, the costs give {want[i]!r}")
     worst = scen[int(np.argmax(c))]

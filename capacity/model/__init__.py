@@ -25,7 +25,7 @@ from capacity.io.inputs import Inputs
 
 from .core import Context, Family
 from .index import VAR_LEVELS, ModelIndex, build_index
-from .objective import PARTS, add_objective
+from .objective import PARTS, add_objective, cost_terms
 from .registry import MODULES
 from .variables import add_variables
 
@@ -111,6 +111,7 @@ def build_model(inputs: Inputs, *, fixed: dict | None = None, elastic: bool = Fa
         if elastic:
             ctx.penalty = _penalty(inputs, ix)
         add_variables(ctx, fixed)
+        ctx.cost_terms = cost_terms(ctx)   # what each decision costs: the objective's parts and the CVaR rows
         for module in MODULES:   # every constraint family, in formulation.md's order (registry.py)
             module.build(ctx)
         weights = add_objective(ctx)

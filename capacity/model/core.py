@@ -84,6 +84,7 @@ class Context:
     penalty_terms: list = field(default_factory=list)   # (obj array, coef array)
     trivially_infeasible: list = field(default_factory=list)  # (Family, key) pairs
     column_blocks: list = field(default_factory=list)   # ColumnBlock per variable component
+    cost_terms: list = field(default_factory=list)      # objective.cost_terms, computed once per build
     row_blocks: list = field(default_factory=list)      # RowBlock per family with rows
     n_cols: int = 0
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
@@ -56,8 +57,8 @@ OBJECTIVE_TERMS = PARTS + SUNK_PARTS + (RISK_PART,)
 @dataclass
 class CostTerm:
     """The cost of one variable's columns in one part: ``coef[i]`` is the cost of column ``i`` of
-    ``var`` if scenario ``scenario[i]`` happens (``scenario`` None: a first-stage column, the same in
-    every scenario)."""
+    ``var`` if scenario ``ix.scenarios[scenario[i]]`` happens (``scenario``: positions in the scenario
+    list; None for a first-stage column, the same in every scenario)."""
 
     part: str
     var: str
@@ -71,16 +72,21 @@ def cost_terms(ctx: Context) -> list[CostTerm]:
     con = ix.contracts
     src = ix.sources
     T = ix.T
+    scenario_list = pd.Index(ix.scenarios)
+
+    def code(frame):   # each row's scenario as its position in the scenario list
+        return scenario_list.get_indexer(frame["scenario"])
+
     sunk = con["contract"].isin(hist.sunk_fixed_contracts(ctx.inputs)).to_numpy() if ctx.inputs is not None \
         else np.zeros(len(con), dtype=bool)
     out = [CostTerm("cost_fixed", "y", np.where(sunk, 0.0, con["fixed_cost"].to_numpy(dtype=float)), None)]
     cw = ix.contract_weeks
     go_c = cw["week"].to_numpy() >= T
     cost_c = cw["contract"].map(con.set_index("contract")["cost_per_fte_week"]).to_numpy(dtype=float)
-    out.append(CostTerm("cost_contract_staff", "N", go_c * cost_c, cw["scenario"].to_numpy()))
+    out.append(CostTerm("cost_contract_staff", "N", go_c * cost_c, code(cw)))
     rg = ix.regional
     go_r = rg["week"].to_numpy() >= T
-    rs = rg["scenario"].to_numpy()
+    rs = code(rg)
     out.append(CostTerm("cost_regional_staff", "F",
                         go_r * rg["source"].map(src["cost_per_fte_week"]).to_numpy(dtype=float), rs))
     out.append(CostTerm("cost_onboarding", "O",
@@ -91,7 +97,7 @@ def cost_terms(ctx: Context) -> list[CostTerm]:
     ca = work["work_type"].map(val).to_numpy(dtype=float) * work["loss"].to_numpy(dtype=float)
     go_u = un["week"].to_numpy() >= T
     go_a = work["week"].to_numpy() >= T
-    us, ws = un["scenario"].to_numpy(), work["scenario"].to_numpy()
+    us, ws = code(un), code(work)
     out += [CostTerm("cost_lost", "U", np.where(go_u, cu, 0.0), us),
             CostTerm("cost_lost", "A", np.where(go_a, ca, 0.0), ws),
             CostTerm("sunk_lost", "U", np.where(go_u, 0.0, cu), us),
@@ -117,15 +123,14 @@ def _lin(objs, coefs):
                             linear_vars=np.asarray(objs, dtype=object)[keep].tolist())
 
 
-def add_objective(ctx: Context, terms: list[CostTerm] | None = None) -> dict[str, float]:
-    """The named parts and the objective; returns the parts' weights (:func:`objective_weights`)."""
+def add_objective(ctx: Context) -> dict[str, float]:
+    """The named parts and the objective, from ``ctx.cost_terms``; returns the parts' weights
+    (:func:`objective_weights`)."""
     m = ctx.m
-    pi = ctx.ix.pi
-    terms = cost_terms(ctx) if terms is None else terms
+    pi = np.array([ctx.ix.pi[w] for w in ctx.ix.scenarios], dtype=float)
     grouped: dict[str, tuple[list, list]] = {p: ([], []) for p in PARTS + SUNK_PARTS}
-    for t in terms:
-        weighted = t.coef if t.scenario is None else \
-            np.fromiter(map(pi.__getitem__, t.scenario.tolist()), dtype=float, count=len(t.scenario)) * t.coef
+    for t in ctx.cost_terms:
+        weighted = t.coef if t.scenario is None else pi[t.scenario] * t.coef
         grouped[t.part][0].append(ctx.objs[t.var])
         grouped[t.part][1].append(weighted)
     for name, (objs, coefs) in grouped.items():

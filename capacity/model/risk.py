@@ -196,19 +196,17 @@ def build(ctx: Context) -> None:
     """The rows ``z_w + eta - cost_w >= 0`` (see TAIL above), when lambda > 0."""
     if not active(ctx.inputs):
         return
-    from .objective import PARTS, cost_terms
+    from .objective import PARTS
 
     scen = list(ctx.ix.scenarios)
-    code = {w: k for k, w in enumerate(scen)}
     S = len(scen)
     terms = [("z", np.arange(S), np.arange(S), 1.0), ("eta", np.arange(S), np.zeros(S, dtype=np.int64), 1.0)]
-    for t in cost_terms(ctx):
+    for t in ctx.cost_terms:
         if t.part not in PARTS:
             continue
         n = len(t.coef)
         if t.scenario is None:   # first stage: in every scenario's cost
             terms.append((t.var, np.repeat(np.arange(S), n), np.tile(np.arange(n), S), np.tile(-t.coef, S)))
-        else:
-            rows = np.fromiter(map(code.__getitem__, t.scenario.tolist()), dtype=np.int64, count=n)
-            terms.append((t.var, rows, np.arange(n), -t.coef))
+        else:   # scenario w's cost is in row w
+            terms.append((t.var, t.scenario, np.arange(n), -t.coef))
     ctx.add_rows(TAIL, pd.DataFrame({"scenario": scen}), ["scenario"], terms, 0.0)

@@ -180,8 +180,8 @@ def expected_costs(inputs: Inputs, t: dict) -> dict[str, float]:
     fixed_each = (con["signed"].astype(bool).to_numpy() * con["contract"].map(inputs.contracts["fixed_cost"]).to_numpy(float))
     sunk_fixed = signed & (con["contract"].map(inputs.contracts["start_week"]).to_numpy(float) < T)
     cov = scenarios(t["coverage"])
-    lost_rows = (cov["scenario"].map(inputs.scenarios["probability"]).to_numpy(float) * cov["lost"].to_numpy(float)
-                 * cov["work_type"].map(inputs.work_types["value_per_task"]).to_numpy(float))
+    lost_each = cov["lost"].to_numpy(float) * cov["work_type"].map(inputs.work_types["value_per_task"]).to_numpy(float)
+    lost_rows = cov["scenario"].map(inputs.scenarios["probability"]).to_numpy(float) * lost_each
     cgo = ~past(inputs, cov)
     out = {"staff": float((pi * staff_rows)[go].sum()), "onboarding": float((pi * onboarding_rows)[go].sum()),
            "fixed": float(fixed_each[~sunk_fixed].sum()), "lost_value": float(lost_rows[cgo].sum())}
@@ -189,7 +189,6 @@ def expected_costs(inputs: Inputs, t: dict) -> dict[str, float]:
     out["sunk"] = (float((pi * (staff_rows + onboarding_rows))[~go].sum()) + float(fixed_each[sunk_fixed].sum())
                    + float(lost_rows[~cgo].sum()))
     # v2 section 4: the cost to go if each scenario happens (unweighted), for the CVaR checks
-    lost_each = cov["lost"].to_numpy(float) * cov["work_type"].map(inputs.work_types["value_per_task"]).to_numpy(float)
     scen = list(inputs.scenarios.index)
     per = pd.Series((staff_rows + onboarding_rows)[go], index=plan["scenario"].to_numpy()[go]).groupby(level=0).sum()
     per = per.add(pd.Series(lost_each[cgo], index=cov["scenario"].to_numpy()[cgo]).groupby(level=0).sum(),

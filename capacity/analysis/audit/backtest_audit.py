@@ -51,15 +51,15 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from capacity.analysis.audit.diffs import Report, fmt
+from capacity.analysis.audit.diffs import REL_TOL, CellDiffs, Report, fmt
+from capacity.analysis.audit.diffs import cell_number as _num, cell_value as _value
 from capacity.analysis.audit.read import BACKTEST_SHEETS, Table, sheet_rows
 from capacity.analysis.audit.steps import OBJ_TOL
 from capacity.io.errors import col_letter, file_error
-from capacity.output.report_cells import unescape_text
 
 #: A figure recomputed from other cells and the input: relative to max(1, |value|, the sum of the
 #: magnitudes of its terms) (16 digits are stored).
-ARITH_REL_TOL = 1e-9
+ARITH_REL_TOL = REL_TOL
 #: A forecast probability recomputed from the input's cases (absolute; probabilities lie in [0, 1]).
 PROB_TOL = 1e-9
 #: A figure of the re-run against the workbook's, relative to max(1, |value|): the re-run solves the same
@@ -73,21 +73,6 @@ KEYS = {"comparison": ["policy"], "steps": ["policy", "step"], "weekly": ["polic
 
 
 # ============================================================ reading
-def _value(v):
-    if isinstance(v, str):
-        v = unescape_text(v)
-        return None if v == "" else v
-    return v
-
-
-def _num(v) -> float:
-    if isinstance(v, bool) or v is None:
-        return math.nan
-    if isinstance(v, (int, float, np.floating, np.integer)):
-        return float(v)
-    return math.nan
-
-
 def _table(raw, name: str, required: list[str]) -> Table:
     sheet = raw.sheets.get(name)
     if sheet is None or not sheet.cells:
@@ -127,44 +112,6 @@ def read_backtest(path: Path, raw=None):
         if run.get(k) in (None, ""):
             raise file_error(f"{path}: the run sheet has no {k}; not a backtest workbook of capacity")
     return raw, tables, run
-
-
-# ============================================================ differences
-class _Diffs:
-    """Differences of one step, each naming its cell; counts the cells compared."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.cells = 0
-        self.largest = 0.0
-
-    def number(self, t: Table, i: int, col: str, want, what: str, *, rel: float = ARITH_REL_TOL,
-               absolute: float = 0.0, of=()) -> None:
-        """``of``: the terms the figure is a sum or product of (its rounding error scales with them)."""
-        if col not in t.frame.columns:
-            return
-        got, want = _num(t.frame[col].iat[i]), _num(want)
-        self.cells += 1
-        if (math.isnan(got) and math.isnan(want)) or got == want:
-            return
-        scale = max([1.0, abs(want) if math.isfinite(want) else 1.0] + [abs(x) for x in of if math.isfinite(x)])
-        diff = abs(got - want) if math.isfinite(got) and math.isfinite(want) else math.inf
-        if math.isfinite(diff):
-            self.largest = max(self.largest, diff / scale)
-        if diff > rel * scale + absolute:
-            raw = t.frame[col].iat[i]
-            self.add(t, i, col, fmt(got) if math.isfinite(got) or raw is None else repr(raw), fmt(want), what)
-
-    def text(self, t: Table, i: int, col: str, want, what: str) -> None:
-        if col not in t.frame.columns:
-            return
-        got = t.frame[col].iat[i]
-        self.cells += 1
-        if _norm(got) != _norm(want):
-            self.add(t, i, col, repr(_norm(got)), repr(_norm(want)), what)
-
-    def add(self, t: Table, i: int, col: str, got: str, want: str, what: str) -> None:
-        self.lines.append(f"{t.cell(i, col)}: {col}{_who(t, i)} is {got}, but {what} gives {want}")
 
 
 def _norm(v) -> str:
@@ -349,7 +296,7 @@ def _week_start(inputs, w) -> str:
 
 
 def _implemented_step(step: Report, tables: dict, inputs) -> None:
-    d = _Diffs()
+    d = CellDiffs(_who, _norm)
     t = tables["implemented"]
     f = t.frame
     cur = inputs.settings.currency
@@ -410,7 +357,7 @@ def _fixed_ok(recorded: float, required: list[float], optional: list[float]) -> 
 def _weekly_step(step: Report, tables: dict, inputs, cur: str) -> None:
     from capacity.io.inputs import KINDS
 
-    d = _Diffs()
+    d = CellDiffs(_who, _norm)
     t, imp = tables["weekly"], tables["implemented"]
     f, g = t.frame, imp.frame
     src = inputs.sources
@@ -474,7 +421,7 @@ def _weekly_step(step: Report, tables: dict, inputs, cur: str) -> None:
 
 
 def _comparison_step(step: Report, tables: dict, cur: str) -> None:
-    d = _Diffs()
+    d = CellDiffs(_who, _norm)
     t, wk, imp, st = (tables[n] for n in ("comparison", "weekly", "implemented", "steps"))
     f = t.frame
     c = f"({cur})"
@@ -586,7 +533,7 @@ def _prob_cols(t: Table) -> dict[str, str]:
 
 
 def _steps_step(step: Report, tables: dict, inputs, opts: dict | None, cur: str) -> None:
-    d = _Diffs()
+    d = CellDiffs(_who, _norm)
     t, wk = tables["steps"], tables["weekly"]
     f = t.frame
     pcols = _prob_cols(t)
@@ -733,7 +680,7 @@ def _rerun_step(step: Report, tables: dict, inputs, opts: dict, cur: str, progre
     fresh = {"comparison": W.comparison_frame(bt, cur), "steps": W.steps_frame(bt, cur, risk),
              "weekly": W.weekly_frame(bt, cur), "implemented": W.implemented_frame(bt, cur)}
     gaps = {NAMES[n]: max((s.gap or 0.0) for s in bt.runs[n].steps) for n in POLICIES}
-    d = _Diffs()
+    d = CellDiffs(_who, _norm)
     for name, want in fresh.items():
         _compare_frame(d, tables[name], want, name, gaps)
     step(f"re-run: the backtest run again with the options read back; {d.cells:,} cells of comparison, steps, "
@@ -748,7 +695,7 @@ def _rerun_step(step: Report, tables: dict, inputs, opts: dict, cur: str, progre
 _SKIP = ("seconds",)
 
 
-def _compare_frame(d: _Diffs, t: Table, want: pd.DataFrame, name: str, gaps: dict) -> None:
+def _compare_frame(d: CellDiffs, t: Table, want: pd.DataFrame, name: str, gaps: dict) -> None:
     f = t.frame
     keys = KEYS[name]
     if len(f) != len(want):

@@ -52,13 +52,13 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from capacity.analysis.audit.diffs import Report, fmt
+from capacity.analysis.audit.diffs import REL_TOL, CellDiffs, Report, fmt
+from capacity.analysis.audit.diffs import cell_number as _num, cell_value as _value
 from capacity.analysis.audit.read import COMPARE_SHEETS, Table, _text_of, sheet_rows
 from capacity.analysis.audit.steps import OBJ_TOL
 from capacity.analysis.compare.negotiation import SLOPE_EPS
 from capacity.analysis.compare.tables import CASH_PARTS, PART_COLUMNS
 from capacity.io.errors import col_letter, file_error
-from capacity.output.report_cells import unescape_text
 from capacity.output.results import COST_PARTS
 
 TABLES = ("comparison", "measures", "scenario_costs", "negotiation", "contract_use", "break_even_runs",
@@ -70,7 +70,7 @@ REQUIRED = {"frontier": ["variant", "risk_weight", "cvar_alpha", "expected_cost"
 #: How many runs besides the base are re-solved without --all.
 SAMPLE = 3
 #: A figure recomputed from other cells of the workbook: relative to max(1, |value|) (16 digits are stored).
-ARITH_REL_TOL = 1e-9
+ARITH_REL_TOL = REL_TOL
 #: A figure of a re-solved run against the workbook's, relative to max(1, |value|): both solves are exact
 #: (MIP gap 0) and deterministic (one thread), so only the solver's own tolerances may differ.
 FIGURE_REL_TOL = 1e-6
@@ -78,13 +78,6 @@ OK = ("optimal", "feasible")
 
 
 # ============================================================ reading
-def _value(v):
-    if isinstance(v, str):
-        v = unescape_text(v)
-        return None if v == "" else v
-    return v
-
-
 def _table(raw, name: str, problems: list[str], rename: Callable[[str], str | None] | None = None) -> Table:
     sheet = raw.sheets.get(name)
     if sheet is None or not sheet.cells:
@@ -126,57 +119,6 @@ def read_compare(path: Path, problems: list[str], raw=None):
         raise file_error(f"{path}: the run sheet has no input_file / input_sha256; not a compare workbook of "
                          "capacity")
     return raw, tables, run
-
-
-def _num(v) -> float:
-    if isinstance(v, bool) or v is None:
-        return math.nan
-    if isinstance(v, (int, float, np.floating, np.integer)):
-        return float(v)
-    if isinstance(v, str) and v.strip().lower() in ("inf", "infinite"):
-        return math.inf
-    return math.nan
-
-
-# ============================================================ differences
-class _Diffs:
-    """Differences of one step, each naming its cell; counts the cells compared."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.cells = 0
-        self.largest = 0.0
-
-    def number(self, t: Table, i: int, col: str, want, what: str, *, rel: float, absolute: float = 0.0,
-               who: str | None = None, of=()) -> None:
-        """``of``: the operands of a difference (its rounding error scales with them, not with the result)."""
-        if col not in t.frame.columns:
-            return
-        got, want = _num(t.frame[col].iat[i]), _num(want)
-        self.cells += 1
-        if math.isnan(got) and math.isnan(want):
-            return
-        if got == want:   # both infinite, or equal
-            return
-        scale = max([1.0, abs(want)] + [abs(x) for x in of if math.isfinite(x)]) if math.isfinite(want) else 1.0
-        diff = abs(got - want) if math.isfinite(got) and math.isfinite(want) else math.inf
-        if math.isfinite(diff):
-            self.largest = max(self.largest, diff / scale)
-        if diff > rel * scale + absolute:
-            self.add(t, i, col, fmt(got), fmt(want), what, who)
-
-    def text(self, t: Table, i: int, col: str, want, what: str, who: str | None = None) -> None:
-        if col not in t.frame.columns:
-            return
-        got = t.frame[col].iat[i]
-        self.cells += 1
-        norm = lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)  # noqa: E731
-        if norm(got) != norm(want):
-            self.add(t, i, col, repr(norm(got)), repr(norm(want)), what, who)
-
-    def add(self, t: Table, i: int, col: str, got: str, want: str, what: str, who: str | None) -> None:
-        who = who if who is not None else _who(t, i)
-        self.lines.append(f"{t.cell(i, col)}: {col}{who} is {got}, but {what} gives {want}")
 
 
 def _who(t: Table, i: int) -> str:
@@ -325,7 +267,7 @@ def cvar_by_minimum(costs, probabilities, alpha: float) -> float:
 
 
 def _figures_step(step: Report, tables: dict, base, alpha: float) -> None:
-    d = _Diffs()
+    d = CellDiffs(_who)
     comp, sc, neg, cu, ber, meas = (tables[n] for n in ("comparison", "scenario_costs", "negotiation",
                                                          "contract_use", "break_even_runs", "measures"))
     cf = comp.frame
@@ -431,7 +373,7 @@ def _figures_step(step: Report, tables: dict, base, alpha: float) -> None:
          figures={"cells": d.cells, "largest_relative_difference": d.largest})
 
 
-def _per_fte_week(d: _Diffs, t: Table, i: int, cost: float, paid: float, used: float, rel: float) -> None:
+def _per_fte_week(d: CellDiffs, t: Table, i: int, cost: float, paid: float, used: float, rel: float) -> None:
     if not math.isnan(cost):
         d.number(t, i, "price_paid_per_fte_week", cost / paid if paid > SLOPE_EPS else math.nan,
                  "contract_cost / paid_fte_weeks", rel=rel)
@@ -456,7 +398,7 @@ def _frontier_step(step: Report, tables: dict, variants: dict) -> None:
     key0 = F.risk_of(variants.get(bi)) if bi is not None and variants.get(bi) is not None else None
     edited = {str(v) for v, sh, k in zip(ch.frame.get("variant", []), ch.frame.get("sheet", []),
                                          ch.frame.get("id", [])) if str(sh) == "settings" and _id(k) in F.RISK_KEYS}
-    d = _Diffs()
+    d = CellDiffs(_who)
     want, differ = ([] if bi is None else ["base"]), False
     for i, n in enumerate(names):
         inp = variants.get(i)
@@ -642,7 +584,7 @@ def _resolve_step(step: Report, tables: dict, base, variants: dict, rows: list[i
 
     progress(f"re-solving {len(jobs)} runs")
     records, _, _ = run_jobs(jobs, follow, workers=workers, progress=progress)
-    d = _Diffs()
+    d = CellDiffs(_who)
     for i in rows:
         rec = records.get(f"row:{i}")
         if rec is not None:
@@ -674,7 +616,7 @@ def _allowance(gap: float, rec: dict, value: float) -> float:
     return (gap + float(rec.get("gap") or 0.0) + OBJ_TOL) * max(1.0, abs(value))
 
 
-def _compare_row(d: _Diffs, tables: dict, i: int, rec: dict, base_rec: dict | None) -> None:
+def _compare_row(d: CellDiffs, tables: dict, i: int, rec: dict, base_rec: dict | None) -> None:
     """The figures of one re-solved comparison row against the workbook's."""
     from capacity.analysis.compare.negotiation import _per_used
 
@@ -771,7 +713,7 @@ def _compare_row(d: _Diffs, tables: dict, i: int, rec: dict, base_rec: dict | No
             d.number(cu, j, "cost_per_fte_week_used", used_rate, what, rel=FIGURE_REL_TOL)
 
 
-def _compare_measures(d: _Diffs, tables: dict, records: dict, rows: list[int], base, all_runs: bool) -> None:
+def _compare_measures(d: CellDiffs, tables: dict, records: dict, rows: list[int], base, all_runs: bool) -> None:
     meas, comp = tables["measures"], tables["comparison"]
     m = meas.frame
     mi = {str(k): i for i, k in enumerate(m["key"])}

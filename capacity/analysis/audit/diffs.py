@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from capacity.analysis.audit.read import Table
+from capacity.output.report_cells import unescape_text
 
 #: Relative tolerance for a figure recomputed from other cells (numbers are
 #: stored with 16 significant digits).
@@ -40,6 +42,71 @@ class Diffs:
 
     def add(self, line: str) -> None:
         self.lines.append(line)
+
+
+# ---- cell by cell: the audits of compare and backtest workbooks, whose sheets are read as text and numbers
+def cell_value(v):
+    """A cell as written: text unescaped (an empty text is None), anything else as it is."""
+    if isinstance(v, str):
+        v = unescape_text(v)
+        return None if v == "" else v
+    return v
+
+
+def cell_number(v) -> float:
+    """A cell as a number: NaN for a blank, a boolean or a text (but 'inf' / 'infinite': infinity)."""
+    if isinstance(v, bool) or v is None:
+        return math.nan
+    if isinstance(v, (int, float, np.floating, np.integer)):
+        return float(v)
+    if isinstance(v, str) and v.strip().lower() in ("inf", "infinite"):
+        return math.inf
+    return math.nan
+
+
+def plain_text(v) -> str:
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+
+
+class CellDiffs:
+    """Differences of one step, each naming its cell (``who(table, row)`` says whose it is); counts the
+    cells compared. ``norm``: how a text cell and its expected text are compared."""
+
+    def __init__(self, who: Callable[[Table, int], str], norm: Callable[[object], str] = plain_text) -> None:
+        self.lines: list[str] = []
+        self.cells = 0
+        self.largest = 0.0
+        self.who = who
+        self.norm = norm
+
+    def number(self, t: Table, i: int, col: str, want, what: str, *, rel: float = REL_TOL, absolute: float = 0.0,
+               of=()) -> None:
+        """``of``: the terms the figure is a sum, product or difference of (its rounding error scales with
+        them, not with the result)."""
+        if col not in t.frame.columns:
+            return
+        got, want = cell_number(t.frame[col].iat[i]), cell_number(want)
+        self.cells += 1
+        if (math.isnan(got) and math.isnan(want)) or got == want:   # both infinite, or equal
+            return
+        scale = max([1.0, abs(want) if math.isfinite(want) else 1.0] + [abs(x) for x in of if math.isfinite(x)])
+        diff = abs(got - want) if math.isfinite(got) and math.isfinite(want) else math.inf
+        if math.isfinite(diff):
+            self.largest = max(self.largest, diff / scale)
+        if diff > rel * scale + absolute:
+            raw = t.frame[col].iat[i]
+            self.add(t, i, col, fmt(got) if not math.isnan(got) or raw is None else repr(raw), fmt(want), what)
+
+    def text(self, t: Table, i: int, col: str, want, what: str) -> None:
+        if col not in t.frame.columns:
+            return
+        got = t.frame[col].iat[i]
+        self.cells += 1
+        if self.norm(got) != self.norm(want):
+            self.add(t, i, col, repr(self.norm(got)), repr(self.norm(want)), what)
+
+    def add(self, t: Table, i: int, col: str, got: str, want: str, what: str) -> None:
+        self.lines.append(f"{t.cell(i, col)}: {col}{self.who(t, i)} is {got}, but {what} gives {want}")
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from capacity.io.inputs import Inputs
+from capacity.model import risk
 
 from .common import OK
 from .negotiation import flex_reason
@@ -135,15 +136,14 @@ def measures_table(base: Inputs, records: dict, alpha: float) -> tuple[pd.DataFr
                  + " " + _cvar_reading(base, records.get("base", {}), alpha)))
     for w, v in ws_parts.items():
         rows.append((f"ws:{w}", v, plain(f"ws:{w}", p=f"{pi[w]:g}")))
-    lam = float(getattr(base.settings, "risk_weight", 0.0) or 0.0)
+    lam = risk.weight(base)
     if lam > 0:   # v2 section 4: the measures stay expected costs; say what that means for a risk-averse base
-        notes.append(f"the base plans with risk_weight {lam:g}: RP, EEV and the flexibility values are the expected "
-                     "costs of plans made for (1 - risk_weight) x expected cost + risk_weight x CVaR, WS and EV those "
-                     "of plans made for one scenario; EVPI, VSS and the flexibility values compare expected costs, "
-                     "not the objective those plans minimised, and can be negative")
-        df_note = notes[-1]
-        rows = [(k, v, n + " (" + df_note + ".)") if k in ("rp", "evpi", "eev", "vss") else (k, v, n)
-                for k, v, n in rows]
+        said = (f"the base plans with risk_weight {lam:g}: RP, EEV and the flexibility values are the expected "
+                "costs of plans made for (1 - risk_weight) x expected cost + risk_weight x CVaR, WS and EV those "
+                "of plans made for one scenario; EVPI, VSS and the flexibility values compare expected costs, not "
+                "the objective those plans minimised, and can be negative")
+        notes.append(said)
+        rows = [(k, v, f"{n} ({said}.)" if k in ("rp", "evpi", "eev", "vss") else n) for k, v, n in rows]
     df = pd.DataFrame(rows, columns=["key", "value", "note"])
     df.insert(1, "measure", [G.measure_words(k)[0] for k in df["key"]])
     df["reason"] = [reasons.get(k, "") for k in df["key"]]   # why a flexibility value is zero

@@ -676,8 +676,9 @@ def _rerun_step(step: Report, tables: dict, inputs, opts: dict, cur: str, progre
     except BacktestFailure as exc:
         step("", [f"comparison!A1: the re-run of the backtest fails: {exc.message}"], "re-run", name="re-run")
         return None
-    risk = float(getattr(inputs.settings, "risk_weight", 0.0) or 0.0)
-    fresh = {"comparison": W.comparison_frame(bt, cur), "steps": W.steps_frame(bt, cur, risk),
+    from capacity.model.risk import weight
+
+    fresh = {"comparison": W.comparison_frame(bt, cur), "steps": W.steps_frame(bt, cur, weight(inputs)),
              "weekly": W.weekly_frame(bt, cur), "implemented": W.implemented_frame(bt, cur)}
     gaps = {NAMES[n]: max((s.gap or 0.0) for s in bt.runs[n].steps) for n in POLICIES}
     d = CellDiffs(_who, _norm)

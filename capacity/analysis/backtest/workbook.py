@@ -8,6 +8,7 @@ import pandas as pd
 from capacity.analysis.compare.workbook import Money
 from capacity.io.inputs import KINDS
 from capacity.model.recheck import EXPECTED
+from capacity.model import risk
 from capacity.output import report_blocks as B
 from capacity.output.report import ChartSpec, SheetSpec, write_report
 
@@ -242,7 +243,7 @@ def run_frame(bt: BacktestRun, inputs, started, command_line: str | None) -> pd.
 def write_workbook(path, bt: BacktestRun, inputs, started, command_line: str | None) -> None:
     cur = inputs.settings.currency
     comp = comparison_frame(bt, cur)
-    st = steps_frame(bt, cur, float(getattr(inputs.settings, "risk_weight", 0.0) or 0.0))
+    st = steps_frame(bt, cur, risk.weight(inputs))
     wk = weekly_frame(bt, cur)
     imp = implemented_frame(bt, cur)
     sheets = [

@@ -173,11 +173,9 @@ def _duals(built: BuiltModel, mat, row_dual: np.ndarray, weights: pd.Series | No
         levels = list(_dual_levels(group) or got[0][0].columns)
         keys = pd.concat([k[levels] for k, _ in got], ignore_index=True)
         d = np.concatenate([v for _, v in got])
-        if weights is None:
-            out[group] = _series(keys, levels, _clean(d / keys["scenario"].map(pi).to_numpy(dtype=float)))
-            continue
-        den = keys["scenario"].map(weights).to_numpy(dtype=float)
-        out[group] = _series(keys, levels, _clean(np.divide(d, den, out=np.zeros(len(d)), where=den > _CLEAN)))
+        # each scenario's weight in the objective: pi, or q with the CVaR (0 for a scenario q leaves out)
+        den = keys["scenario"].map(pi if weights is None else weights).to_numpy(dtype=float)
+        out[group] = _series(keys, levels, _clean(np.divide(d, den, out=np.zeros(len(d)), where=den > 0)))
     return out
 
 

@@ -264,7 +264,7 @@ def _contracts(inputs: Inputs, result, plan: pd.DataFrame, shadow: pd.DataFrame)
         ["cost", "paid_hours", "task_hours"]].sum()
     y = result.values.get("y", pd.Series(dtype=float)).reindex(con.index).fillna(0.0)
     L = result.values.get("L", pd.Series(dtype=float)).reindex(con.index).fillna(0.0)
-    q = getattr(result, "risk_adjusted_probability", None)
+    q = result.risk_adjusted_probability
     pi = inputs.scenarios["probability"] if q is None else q
     lock = shadow[shadow["constraint"] == CONSTRAINT_NAMES["lock_in"]]
     if len(lock):

@@ -413,3 +413,27 @@ def test_libreoffice_opens_the_workbook(tmp_path, monkeypatch):
     wb = _load(path)
     assert not wb["plan"].tables and wb["plan"].auto_filter.ref == "A1:G21"
     assert wb["summary"].tables["tbl_summary"].ref == "A1:B3"
+
+
+def test_scatter_chart_over_a_sheets_cells_with_its_flags_written_off(tmp_path):
+    """A ScatterSpec is XlsxWriter's scatter chart over the host sheet's own columns, one labelled point per
+    label; its smoothing and label flags are written as off (LibreOffice reads absent ones as on)."""
+    from capacity.output.report import ScatterSpec
+
+    frame = pd.DataFrame({"name": ["a", "b", "c"], "cost": [3.0, 2.0, 1.0], "risk": [1.0, 2.0, 4.0]})
+    path = tmp_path / "s.xlsx"
+    write_report(path, [SheetSpec("points", frame)],
+                 charts=[ScatterSpec("points", "E2", "cost against risk", x="risk", y="cost",
+                                     x_bounds=(0, 5, 1), labels=[(0, "first"), (2, "last")])])
+    ch = openpyxl.load_workbook(path)["points"]._charts[0]
+    assert ch.series[0].xVal.numRef.f == "'points'!$C$2:$C$4" and ch.series[0].yVal.numRef.f == "'points'!$B$2:$B$4"
+    assert [s.tx.v for s in ch.series[1:]] == ["first", "last"]
+    assert ch.series[2].xVal.numRef.f == "'points'!$C$4:$C$4"
+    with zipfile.ZipFile(path) as z:
+        xml = z.read("xl/charts/chart1.xml").decode()
+    assert xml.count('<c:smooth val="0"/>') == 3
+    assert xml.count('<c:showVal val="0"/>') == 2 and xml.count('<c:showSerName val="1"/>') == 2
+    with pytest.raises(ValueError, match="has no column 'price'"):
+        write_report(tmp_path / "t.xlsx", [SheetSpec("points", frame)],
+                     charts=[ScatterSpec("points", "E2", "x", x="price", y="cost")])
+    assert not (tmp_path / "t.xlsx").exists()

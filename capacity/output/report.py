@@ -48,6 +48,7 @@ __all__ = [
     "money_format",
     "NUMBER_FORMATS",
     "CHART_KINDS",
+    "ScatterSpec",
     "CHART_DATA_SHEET",
     "MAX_ROWS",
     "TABLE_MAX_CELLS",
@@ -150,11 +151,37 @@ class ChartSpec:
     y_format: str | None = None
 
 
+@dataclass
+class ScatterSpec:
+    """A native scatter chart over two columns of a sheet written in the same workbook (its cells, so the
+    chart follows an edit of them): one series through every row, points joined in row order, and per
+    ``labels`` entry (row position in the sheet's frame, text) an unlined point labelled with the text,
+    above and below in turn.
+
+    ``x_format``/``y_format``: Excel number format codes of the axes; ``x_bounds``/``y_bounds``:
+    (minimum, maximum, major unit) or None for Excel's own; ``size``: (width, height) in pixels.
+    """
+
+    sheet: str
+    anchor: str
+    title: str
+    x: str
+    y: str
+    x_title: str = ""
+    y_title: str = ""
+    x_format: str | None = None
+    y_format: str | None = None
+    x_bounds: tuple | None = None
+    y_bounds: tuple | None = None
+    labels: Sequence = ()
+    size: tuple = (907, 491)
+
+
 def write_report(
     path: str | Path,
     sheets: Sequence[SheetSpec],
     *,
-    charts: Iterable[ChartSpec] = (),
+    charts: Iterable[ChartSpec | ScatterSpec] = (),
     currency: str = "GBP",
 ) -> None:
     """Write ``sheets`` (in order) and ``charts`` to the workbook at ``path``.
@@ -172,7 +199,10 @@ def write_report(
     plans = _plan_sheets([s for s in sheets if not isinstance(s, (BlockSheet, GridSheet))])
     for b in blocks + grids:
         _check_sheet_name(b.name)
+    scatters = [c for c in charts if isinstance(c, ScatterSpec)]
+    charts = [c for c in charts if not isinstance(c, ScatterSpec)]
     _check_charts(charts, {p.spec.name: p.name for p in plans if p.part == 1})
+    _check_scatters(scatters, {p.spec.name: p for p in plans if p.part == 1})
 
     book = _workbook_class()(str(path), {
         "strings_to_formulas": False,
@@ -205,6 +235,8 @@ def write_report(
         _write_grid(book.add_worksheet(g.name), g, styles)
     if charts:
         _write_charts(book, charts, styles, tables, {p.spec.name: p.name for p in plans if p.part == 1})
+    for sc in scatters:
+        _write_scatter(book, sc, next(p for p in plans if p.part == 1 and p.spec.name == sc.sheet))
     book.close()
 
 
@@ -320,6 +352,24 @@ def _check_charts(charts: list[ChartSpec], first_part: dict[str, str]) -> None:
         total_rows = max(total_rows, len(frame))
     if total_rows + 1 > MAX_ROWS:
         raise ValueError("chart data exceed Excel's row limit")
+
+
+def _check_scatters(scatters: list[ScatterSpec], first_part: dict) -> None:
+    for i, sc in enumerate(scatters, 1):
+        where = f"scatter chart {i} ({sc.title!r})"
+        plan = first_part.get(sc.sheet)
+        if plan is None:
+            raise ValueError(f"{where}: sheet {sc.sheet!r} is not one of the sheets written")
+        if plan.name != sc.sheet or len(plan.frame) != len(plan.spec.frame):
+            raise ValueError(f"{where}: sheet {sc.sheet!r} is split into parts; plot a sheet of one part")
+        for col in (sc.x, sc.y):
+            if col not in plan.frame.columns:
+                raise ValueError(f"{where}: sheet {sc.sheet!r} has no column {col!r}")
+        if not isinstance(sc.anchor, str) or not _CELL_RE.match(sc.anchor.upper()):
+            raise ValueError(f"{where}: anchor {sc.anchor!r} is not a cell reference like 'D2'")
+        for row, _ in sc.labels:
+            if not 0 <= int(row) < len(plan.frame):
+                raise ValueError(f"{where}: label row {row} is not a row of sheet {sc.sheet!r}")
 
 
 # ---------------------------------------------------------------------- writing
@@ -571,6 +621,72 @@ def _print_setup(ws, n_cols: int, freeze_cols: int) -> None:
         ws.repeat_columns(0, freeze_cols - 1)
     if n_cols <= PRINT_FIT_COLUMNS:
         ws.fit_to_pages(1, 0)
+
+
+def _write_scatter(book, sc: ScatterSpec, plan) -> None:
+    """:class:`ScatterSpec` as XlsxWriter's scatter chart over the host sheet's cells (header in row 1)."""
+    from xlsxwriter.utility import xl_col_to_name
+
+    cols = list(plan.frame.columns)
+    cx, cy = (xl_col_to_name(cols.index(c)) for c in (sc.x, sc.y))
+    sheet = "'" + plan.name.replace("'", "''") + "'"
+
+    def cells(letter: str, first: int, last: int) -> str:   # Excel rows; the header is row 1
+        return f"={sheet}!${letter}${first}:${letter}${last}"
+
+    last = max(len(plan.frame), 1) + 1
+    chart = _explicit_flags(book.add_chart({"type": "scatter", "subtype": "straight_with_markers"}))
+    chart.add_series({"name": sc.title, "categories": cells(cx, 2, last), "values": cells(cy, 2, last),
+                      "marker": {"type": "circle", "size": 8}, "line": {"width": 2.25}})
+    for k, (row, text) in enumerate(sc.labels):
+        r = int(row) + 2
+        chart.add_series({"name": str(text), "categories": cells(cx, r, r), "values": cells(cy, r, r),
+                          "marker": {"type": "none"}, "line": {"none": True},
+                          "data_labels": {"series_name": True, "value": False,
+                                          "position": "above" if k % 2 == 0 else "below"}})
+    chart.set_title({"name": sc.title})
+    for setter, title, fmt, bounds in ((chart.set_x_axis, sc.x_title, sc.x_format, sc.x_bounds),
+                                       (chart.set_y_axis, sc.y_title, sc.y_format, sc.y_bounds)):
+        axis: dict[str, Any] = {"major_gridlines": {"visible": True}}
+        if title:
+            axis["name"] = title
+        if fmt:
+            axis["num_format"] = fmt
+        if bounds is not None:
+            axis["min"], axis["max"], axis["major_unit"] = bounds
+        setter(axis)
+    chart.set_legend({"none": True})
+    chart.set_size({"width": sc.size[0], "height": sc.size[1]})
+    book.get_worksheet_by_name(plan.name).insert_chart(sc.anchor.upper().replace("$", ""), chart)
+
+
+_LABEL_FLAGS = (("c:showLegendKey", "legend_key"), ("c:showVal", "value"), ("c:showCatName", "category"),
+                ("c:showSerName", "series_name"), ("c:showPercent", "percentage"), ("c:showBubbleSize", "bubble_size"))
+
+
+def _explicit_flags(chart):
+    """``chart`` writing its series' smoothing and its data labels' flags also when they are off.
+
+    XlsxWriter leaves out ``<c:smooth>`` and a data label's ``show*`` flags that are false, which Excel
+    reads as off; the standard's defaults, which LibreOffice follows, are on: a straight scatter line is
+    drawn smoothed and a label shows its value and category too. Writing ``val="0"`` means the same in
+    both."""
+    def smooth(on) -> None:
+        chart._xml_empty_tag("c:smooth", [("val", "1" if on else "0")])
+
+    def labels(options) -> None:
+        if not options:
+            return
+        chart._xml_start_tag("c:dLbls")
+        if options.get("position"):
+            chart._write_d_lbl_pos(options["position"])
+        for tag, key in _LABEL_FLAGS:
+            chart._xml_empty_tag(tag, [("val", "1" if options.get(key) else "0")])
+        chart._xml_end_tag("c:dLbls")
+
+    chart._write_c_smooth = smooth
+    chart._write_d_lbls = labels
+    return chart
 
 
 def _write_charts(book, charts: list[ChartSpec], styles: Styles, tables: _TableNames,

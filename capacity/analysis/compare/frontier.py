@@ -17,11 +17,9 @@ weight lambda; each minimises ``(1 - lambda) E[cost] + lambda CVaR_alpha(cost)``
   :data:`MIN_REDUCTION` is removed);
 - the cost the plan minimised, ``(1 - lambda) E + lambda CVaR`` (the solver's optimum).
 
-The chart (:func:`add_chart`) is a native scatter chart (points joined in order of risk weight,
-each labelled with its weight) drawn from the sheet's own cells; XlsxWriter, which writes the
-workbook, has no scatter kind in :mod:`capacity.output.report`, so the chart is built with
-openpyxl's chart classes and added to the written file member by member (every other member copied
-as it is, as :func:`capacity.output.provenance.record_write_seconds` does).
+The chart (:func:`scatter_chart`) is a native scatter chart (points joined in order of risk
+weight, each labelled with its weight) drawn from the sheet's own cells, written with the rest of
+the workbook (:class:`capacity.output.report.ScatterSpec`).
 
 ``capacity audit`` re-checks every figure from sheet ``scenario_costs``
 (:mod:`capacity.analysis.audit.compare_audit`).
@@ -30,8 +28,6 @@ as it is, as :func:`capacity.output.provenance.record_write_seconds` does).
 from __future__ import annotations
 
 import math
-import re
-from pathlib import Path
 
 import pandas as pd
 
@@ -192,25 +188,14 @@ def _nice(lo: float, hi: float) -> tuple[float, float, float]:
     return math.floor((lo - 0.2 * span) / unit) * unit, math.ceil((hi + 0.2 * span) / unit) * unit, unit
 
 
-def scatter_chart(frontier: pd.DataFrame, currency: str, sheet: str = SHEET):
-    """The frontier as an openpyxl ScatterChart over the sheet's cells (row 1 the header): expected
-    cost (y) against CVaR (x), one series through every point in order of risk weight, and per
-    distinct point an unlined series labelled with its risk weight."""
-    from openpyxl.chart import Reference, ScatterChart, Series
-    from openpyxl.chart.label import DataLabelList
-    from openpyxl.chart.layout import Layout, ManualLayout
-    from openpyxl.chart.marker import Marker
-    from openpyxl.chart.series import SeriesLabel
-    from openpyxl.chart.shapes import GraphicalProperties
-    from openpyxl.chart.axis import ChartLines
-    from openpyxl.chart.data_source import NumFmt
-    from openpyxl.drawing.line import LineProperties
-
+def scatter_chart(frontier: pd.DataFrame, currency: str, anchor: str, sheet: str = SHEET):
+    """The frontier as a native scatter chart (:class:`capacity.output.report.ScatterSpec`) over the
+    sheet's cells: expected cost (y) against CVaR (x), one series through every point in order of risk
+    weight, and per distinct point an unlined one labelled with its risk weight."""
+    from capacity.output.report import ScatterSpec
     from capacity.output.report_cells import money_format
 
     cur = G.currency_text(currency)
-    col = {c: i + 1 for i, c in enumerate(COLUMNS)}
-    n = len(frontier)
     x = frontier["cvar"].astype(float)
     y = frontier["expected_cost"].astype(float)
     millions = max(x.abs().max(), y.abs().max()) >= 10e6
@@ -220,48 +205,24 @@ def scatter_chart(frontier: pd.DataFrame, currency: str, sheet: str = SHEET):
     at = (f"{G.alpha_text(levels[0])}, {unit_words}: the average cost over the worst {G.tail_text(levels[0])} of "
           "probability" if len(levels) == 1 else f"at each plan's own level, {unit_words}: the average cost of its "
           "worst outcomes")
-
-    ch = ScatterChart()
-    ch.scatterStyle = "lineMarker"
-    ch.title = "Risk frontier: expected cost against CVaR"
-    ch.x_axis.title = f"CVaR {at}"
-    ch.y_axis.title = f"Expected cost, {unit_words}"
-    for ax, vals in ((ch.x_axis, x), (ch.y_axis, y)):
+    bounds = {}
+    for name, vals in (("x", x), ("y", y)):
         lo, hi, unit = _nice(float(vals.min()), float(vals.max()))
-        ax.scaling.min, ax.scaling.max, ax.majorUnit = lo, hi, unit
-        ax.number_format = NumFmt(formatCode=_axis_format(money, unit, millions), sourceLinked=False)
-        ax.majorGridlines = ChartLines()   # both axes: a grid to read the points off
-        ax.delete = False
-    ch.legend = None
-    ch.width, ch.height = 24.0, 13.0
-    ch.layout = Layout(manualLayout=ManualLayout(x=0.1, y=0.1, w=0.85, h=0.7))
-
-    xs = Reference(range_string=f"'{sheet}'!${_letter(col['cvar'])}$2:${_letter(col['cvar'])}${n + 1}")
-    ys = Reference(range_string=f"'{sheet}'!${_letter(col['expected_cost'])}$2:"
-                                f"${_letter(col['expected_cost'])}${n + 1}")
-    line = Series(ys, xs, title="frontier")
-    line.marker = Marker(symbol="circle", size=8)
-    line.smooth = False
-    line.graphicalProperties = GraphicalProperties(ln=LineProperties(w=28575))
-    ch.series.append(line)
-    seen: set = set()
-    for i in range(n):
+        bounds[name] = (lo, hi, unit)
+    labels, seen = [], set()
+    for i in range(len(frontier)):
         point = (round(float(x.iat[i]), 2), round(float(y.iat[i]), 2))
         if point in seen:
             continue
         seen.add(point)
-        r = i + 2
-        label = f"weight {frontier['risk_weight'].iat[i]:g}" + (
-            f", CVaR {G.alpha_text(float(frontier['cvar_alpha'].iat[i]))}" if len(levels) > 1 else "")
-        s = Series(Reference(range_string=f"'{sheet}'!${_letter(col['expected_cost'])}${r}"),
-                   Reference(range_string=f"'{sheet}'!${_letter(col['cvar'])}${r}"))
-        s.tx = SeriesLabel(v=label)
-        s.marker = Marker(symbol="none")
-        s.graphicalProperties = GraphicalProperties(ln=LineProperties(noFill=True))
-        s.dLbls = DataLabelList(showSerName=True, showVal=False, showCatName=False, showLegendKey=False,
-                                showPercent=False, dLblPos="t" if len(seen) % 2 else "b")   # neighbours apart
-        ch.series.append(s)
-    return ch
+        labels.append((i, f"weight {frontier['risk_weight'].iat[i]:g}" + (
+            f", CVaR {G.alpha_text(float(frontier['cvar_alpha'].iat[i]))}" if len(levels) > 1 else "")))
+    head = {name: G.header_of(G.FRONTIER_BY_NAME[name], currency, 0.9) for name in ("cvar", "expected_cost")}
+    return ScatterSpec(sheet, anchor, "Risk frontier: expected cost against CVaR", x=head["cvar"],
+                       y=head["expected_cost"], x_title=f"CVaR {at}", y_title=f"Expected cost, {unit_words}",
+                       x_format=_axis_format(money, bounds["x"][2], millions),
+                       y_format=_axis_format(money, bounds["y"][2], millions),
+                       x_bounds=bounds["x"], y_bounds=bounds["y"], labels=labels)
 
 
 def _axis_format(money: str, unit: float, millions: bool) -> str:
@@ -272,98 +233,3 @@ def _axis_format(money: str, unit: float, millions: bool) -> str:
     u = unit / 1e6
     d = next((k for k in range(0, 7) if abs(round(u, k) - u) <= 1e-9 * max(1.0, u)), 6)
     return money.replace("#,##0", "#,##0." + "0" * max(1, d) + ',,"m"', 1)
-
-
-def _letter(j: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(j)
-
-
-_REL_DRAWING = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/drawing"
-_CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
-_CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
-#: Elements of a worksheet that follow <drawing> (ECMA-376 CT_Worksheet order): it goes before the first.
-_AFTER_DRAWING = ("<legacyDrawing ", "<legacyDrawingHF ", "<drawingHF ", "<picture ", "<oleObjects",
-                  "<controls", "<webPublishItems", "<tableParts", "<extLst", "</worksheet>")
-
-
-def add_chart(path, sheet: str, chart, anchor: str) -> None:
-    """Add ``chart`` (an openpyxl chart) to worksheet ``sheet`` of the saved workbook at ``path``,
-    anchored at cell ``anchor``: a new drawing and chart member, the sheet's relationship and its
-    <drawing> element, two content types; every other member copied as stored."""
-    import os
-    import shutil
-    import zipfile
-
-    from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
-    from openpyxl.xml.functions import tostring
-
-    from capacity.output.provenance import append_raw, read_raw
-
-    path = Path(path)
-    with zipfile.ZipFile(path) as src:
-        infos = src.infolist()
-        names = {i.filename for i in infos}
-        sheet_xml = _sheet_member(src, sheet)
-        if sheet_xml is None:
-            raise ValueError(f"{path}: no sheet {sheet!r} to draw the chart on")
-        rels_name = re.sub(r"worksheets/(sheet[0-9]+\.xml)$", r"worksheets/_rels/\1.rels", sheet_xml)
-        ws = src.read(sheet_xml).decode("utf-8")
-        if "<drawing " in ws:
-            raise ValueError(f"{path}: sheet {sheet!r} already has a drawing")
-        rels = (src.read(rels_name).decode("utf-8") if rels_name in names else
-                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
-                'xmlns="http://schemas.openxmlformats.org/package/2006/relationships"></Relationships>')
-        types = src.read("[Content_Types].xml").decode("utf-8")
-        k = 1 + max([int(m) for n in names for m in re.findall(r"^xl/drawings/drawing([0-9]+)\.xml$", n)] or [0])
-        c = 1 + max([int(m) for n in names for m in re.findall(r"^xl/charts/chart([0-9]+)\.xml$", n)] or [0])
-        chart.anchor = anchor
-        chart._id = c
-        drawing = SpreadsheetDrawing()
-        drawing._id = k
-        drawing.charts.append(chart)
-        drawing_xml = tostring(drawing._write())
-        drawing_rels = tostring(drawing._write_rels())
-        chart_xml = tostring(chart._write())
-        rid = "rId" + str(1 + max([int(m) for m in re.findall(r'Id="rId([0-9]+)"', rels)] or [0]))
-        rels = rels.replace("</Relationships>", f'<Relationship Id="{rid}" Type="{_REL_DRAWING}" '
-                                                f'Target="../drawings/drawing{k}.xml"/></Relationships>')
-        at = min((ws.find(t) for t in _AFTER_DRAWING if ws.find(t) >= 0))
-        ws = ws[:at] + f'<drawing r:id="{rid}"/>' + ws[at:]
-        types = types.replace("</Types>", f'<Override PartName="/xl/drawings/drawing{k}.xml" '
-                                          f'ContentType="{_CT_DRAWING}"/><Override PartName="/xl/charts/chart{c}.xml" '
-                                          f'ContentType="{_CT_CHART}"/></Types>')
-        new = {sheet_xml: ws.encode("utf-8"), rels_name: rels.encode("utf-8"),
-               "[Content_Types].xml": types.encode("utf-8")}
-        added = {f"xl/drawings/drawing{k}.xml": drawing_xml, f"xl/drawings/_rels/drawing{k}.xml.rels": drawing_rels,
-                 f"xl/charts/chart{c}.xml": chart_xml}
-        patched = f"{path}.chart"
-        with open(path, "rb") as raw, zipfile.ZipFile(patched, "w", zipfile.ZIP_DEFLATED) as dst:
-            for info in infos:
-                if info.filename in new:
-                    dst.writestr(info, new.pop(info.filename), compress_type=zipfile.ZIP_DEFLATED)
-                else:
-                    append_raw(dst, info, read_raw(raw, info))
-            for name, data in {**new, **added}.items():   # the sheet's rels file when it had none
-                dst.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
-    shutil.copymode(path, patched)
-    os.replace(patched, path)
-
-
-def _sheet_member(z, sheet: str) -> str | None:
-    """The zip member of the worksheet named ``sheet`` (from workbook.xml and its relationships)."""
-    from xml.etree import ElementTree as ET
-
-    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-          "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-          "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
-    book = ET.fromstring(z.read("xl/workbook.xml"))
-    rid = next((s.get(f"{{{ns['r']}}}id") for s in book.iter(f"{{{ns['m']}}}sheet") if s.get("name") == sheet), None)
-    if rid is None:
-        return None
-    rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
-    target = next((r.get("Target") for r in rels.iter(f"{{{ns['p']}}}Relationship") if r.get("Id") == rid), None)
-    if target is None:
-        return None
-    return target.lstrip("/") if target.startswith("/") else "xl/" + target

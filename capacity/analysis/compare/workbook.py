@@ -656,9 +656,10 @@ def write_compare_workbook(path, res: CompareResult, currency: str, alpha: float
                         "value, and the value the validated variant holds (value_read). capacity audit re-applies "
                         "these edits.", res, currency))
     sheets.append(SheetSpec("run", res.run_info, note="Provenance of this run."))
-    write_report(path, sheets, charts=_charts(res, currency), currency=currency)
+    charts = _charts(res, currency)
     if front is not None:
         from . import frontier as F
 
-        F.add_chart(path, F.SHEET, F.scatter_chart(res.frontier, currency),
-                    f"B{len(res.frontier) + 4}")   # column B: clear of the frozen column A
+        # below the table, in column B: clear of the frozen column A
+        charts.append(F.scatter_chart(res.frontier, currency, f"B{len(res.frontier) + 4}"))
+    write_report(path, sheets, charts=charts, currency=currency)

@@ -230,7 +230,7 @@ def _this_week_section(inputs: Inputs, people: pd.DataFrame) -> list:
     scen = list(inputs.scenarios.index)
     ch = changes(people)
     T = plan_from(inputs)
-    firm = (f"the same in every scenario (decided before the scenario is known)" if reveal > T else
+    firm = ("the same in every scenario (decided before the scenario is known)" if reveal > T else
             f"the scenario is known from week {T}, so where they differ each scenario's figure is given")
     out = [heading(f"2. What to decide this week (week {T})"),
            text(f"A start in week t with lead time l is decided in week t - l; these are this week's decisions, "
@@ -357,15 +357,13 @@ def _objective_sentence(inputs: Inputs, tables, e, money) -> str:
     from capacity.model import risk
 
     lam = risk.weight(inputs)
-    base = (f"expected total cost {money(e['total'])} = cash {money(e['cash'])} + lost value "
-            f"{money(e['lost_value'])}")
+    total = f"{money(e['total'])} = cash {money(e['cash'])} + lost value {money(e['lost_value'])}"
     if lam == 0:
-        return f"The plan's objective, the expected total cost, is {money(e['total'])} = cash " \
-               f"{money(e['cash'])} + lost value {money(e['lost_value'])}."
+        return f"The plan's objective, the expected total cost, is {total}."
     s = dict(zip(tables.summary["key"], tables.summary["value"]))
     return (f"This plan is risk-averse (settings risk_weight {lam:g}): it minimises {1 - lam:g} x the expected "
             f"total cost + {lam:g} x the CVaR at {risk.alpha(inputs):g}, = {money(s['objective'])}; its "
-            f"{base}; its CVaR {money(s['cvar'])}. A plan of risk_weight 0 would have an expected cost no "
+            f"expected total cost {total}; its CVaR {money(s['cvar'])}. A plan of risk_weight 0 would have an expected cost no "
             "higher and a CVaR no lower: `capacity compare --vary settings:risk_weight=0,0.5,1` draws the "
             "frontier between them.")
 
